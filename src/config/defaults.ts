@@ -1,0 +1,17 @@
+/** Named defaults of every optional setting in services.json (referenced by the schema and by resolve.ts). */
+export const DEFAULTS = Object.freeze({
+  listen: Object.freeze({ host: '127.0.0.1', port: 8080 }),
+  limits: Object.freeze({
+    bodyBytes: 10 * 1024 * 1024,
+    // Node's own default head limit; large enough for real cookies and tokens.
+    headerBytes: 16 * 1024
+  }),
+  gatewayTimeouts: Object.freeze({ requestHeaders: 10_000, keepAlive: 72_000, drain: 10_000 }),
+  upstreamTimeouts: Object.freeze({ connect: 5_000, responseHeaders: 30_000, idle: 60_000 }),
+  retryAttempts: 2,
+  logLevel: 'info',
+  adminPrefix: '/_gatehouse',
+  rewritePrefix: '/',
+  // Keep-alive sockets per upstream origin.
+  upstreamConnections: 128
+} as const)

@@ -1,0 +1,102 @@
+/** Defaults applied to a valid services.json, file references read, and the result frozen. */
+import { readFile, access } from 'node:fs/promises'
+import { resolve as resolvePath } from 'node:path'
+import type { ServiceEntry, ServicesFile, UpstreamEntry } from './schema.js'
+import { DEFAULTS } from './defaults.js'
+import type { ConfigProblem } from './problems.js'
+import type { GatewayConfig, ResolvedService, ResolvedUpstream, UpstreamTimeoutSettings, UpstreamTlsSettings } from './types.js'
+
+export interface ResolveContext {
+  /** Directory that relative paths (plugins, CA files) are resolved against. */
+  readonly baseDir: string
+  readonly source: string | null
+}
+
+export async function resolveConfig (file: ServicesFile, context: ResolveContext): Promise<{ config?: GatewayConfig, problems: ConfigProblem[] }> {
+  const problems: ConfigProblem[] = []
+  const gateway = file.gateway ?? {}
+  const upstreamDefaults: UpstreamTimeoutSettings = { ...DEFAULTS.upstreamTimeouts, ...gateway.timeouts?.upstream }
+  const bodyBytes = gateway.limits?.bodyBytes ?? DEFAULTS.limits.bodyBytes
+  const services = await Promise.all(file.services.map((service, index) =>
+    resolveService(service, index, { upstreamDefaults, bodyBytes, context, problems })))
+  if (problems.length > 0) return { problems }
+  const config: GatewayConfig = {
+    listen: { ...DEFAULTS.listen, ...gateway.listen },
+    trustedProxies: gateway.trustedProxies ?? [],
+    limits: { ...DEFAULTS.limits, ...gateway.limits },
+    timeouts: {
+      requestHeaders: gateway.timeouts?.requestHeaders ?? DEFAULTS.gatewayTimeouts.requestHeaders,
+      keepAlive: gateway.timeouts?.keepAlive ?? DEFAULTS.gatewayTimeouts.keepAlive,
+      drain: gateway.timeouts?.drain ?? DEFAULTS.gatewayTimeouts.drain
+    },
+    logLevel: gateway.logLevel ?? DEFAULTS.logLevel,
+    adminPrefix: gateway.adminPrefix ?? DEFAULTS.adminPrefix,
+    services,
+    source: context.source
+  }
+  return { config: deepFreeze(config), problems }
+}
+
+interface ServiceDefaults {
+  readonly upstreamDefaults: UpstreamTimeoutSettings
+  readonly bodyBytes: number
+  readonly context: ResolveContext
+  readonly problems: ConfigProblem[]
+}
+
+async function resolveService (service: ServiceEntry, index: number, defaults: ServiceDefaults): Promise<ResolvedService> {
+  const at = `services[${index}]`
+  const retries = service.retries
+  return {
+    name: service.name,
+    prefix: service.prefix,
+    rewritePrefix: service.rewritePrefix ?? DEFAULTS.rewritePrefix,
+    upstreams: service.upstreams.map(resolveUpstream),
+    timeouts: { ...defaults.upstreamDefaults, ...service.timeouts },
+    websocket: service.websocket ?? false,
+    retryAttempts: retries === true ? DEFAULTS.retryAttempts : retries ? (retries.attempts ?? DEFAULTS.retryAttempts) : 0,
+    loadBalancing: 'round-robin',
+    tls: await resolveTls(service, at, defaults),
+    bodyLimit: service.bodyLimit ?? defaults.bodyBytes,
+    plugins: await Promise.all((service.plugins ?? []).map((plugin, pluginIndex) =>
+      resolveFile(plugin, `${at}.plugins[${pluginIndex}]`, defaults)))
+  }
+}
+
+function resolveUpstream (upstream: UpstreamEntry): ResolvedUpstream {
+  const entry = typeof upstream === 'string' ? { url: upstream } : upstream
+  return { url: new URL(entry.url).origin, weight: entry.weight ?? 1 }
+}
+
+async function resolveTls (service: ServiceEntry, at: string, defaults: ServiceDefaults): Promise<UpstreamTlsSettings> {
+  const tls = service.tls ?? {}
+  const settings: { verify: boolean, ca?: string, servername?: string } = { verify: tls.verify ?? true }
+  if (tls.servername !== undefined) settings.servername = tls.servername
+  if (tls.ca !== undefined) {
+    const path = await resolveFile(tls.ca, `${at}.tls.ca`, defaults)
+    try {
+      settings.ca = await readFile(path, 'utf8')
+    } catch {
+      // resolveFile already reported a missing file.
+    }
+  }
+  return settings
+}
+
+async function resolveFile (relative: string, at: string, { context, problems }: ServiceDefaults): Promise<string> {
+  const path = resolvePath(context.baseDir, relative)
+  try {
+    await access(path)
+  } catch {
+    problems.push({ path: at, message: `file "${relative}" does not exist`, hint: `looked for ${path}` })
+  }
+  return path
+}
+
+function deepFreeze<T> (value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const item of Object.values(value)) deepFreeze(item)
+  }
+  return value
+}

@@ -1,0 +1,74 @@
+/** Checks that span several entries and that a JSON Schema cannot say: unique names, distinct prefixes. */
+import proxyAddr from 'proxy-addr'
+import type { ServicesFile } from './schema.js'
+import { DEFAULTS } from './defaults.js'
+import type { ConfigProblem } from './problems.js'
+
+export function checkSemantics (file: ServicesFile): ConfigProblem[] {
+  return [...checkUniqueNames(file), ...checkPrefixes(file), ...checkTrustedProxies(file)]
+}
+
+function checkUniqueNames (file: ServicesFile): ConfigProblem[] {
+  const problems: ConfigProblem[] = []
+  const firstByName = new Map<string, number>()
+  file.services.forEach((service, index) => {
+    const first = firstByName.get(service.name)
+    if (first === undefined) {
+      firstByName.set(service.name, index)
+      return
+    }
+    problems.push({
+      path: `services[${index}].name`,
+      message: `service name "${service.name}" is already used by services[${first}]`,
+      hint: 'give one of them a different name'
+    })
+  })
+  return problems
+}
+
+function checkPrefixes (file: ServicesFile): ConfigProblem[] {
+  const problems: ConfigProblem[] = []
+  const adminPrefix = file.gateway?.adminPrefix ?? DEFAULTS.adminPrefix
+  const firstByPrefix = new Map<string, number>()
+  file.services.forEach((service, index) => {
+    const first = firstByPrefix.get(service.prefix)
+    if (first !== undefined) {
+      problems.push({
+        path: `services[${index}].prefix`,
+        message: `prefix "${service.prefix}" is already routed to services[${first}] ("${file.services[first]?.name}")`,
+        hint: 'set a different prefix on one of them'
+      })
+    } else {
+      firstByPrefix.set(service.prefix, index)
+    }
+    if (service.prefix !== '/' && (isWithin(service.prefix, adminPrefix) || isWithin(adminPrefix, service.prefix))) {
+      problems.push({
+        path: `services[${index}].prefix`,
+        message: `prefix "${service.prefix}" collides with the gateway's admin prefix "${adminPrefix}"`,
+        hint: 'set a different prefix on the service, or set gateway.adminPrefix'
+      })
+    }
+  })
+  return problems
+}
+
+/** True when `path` is `prefix` itself or below it on a segment boundary. */
+function isWithin (path: string, prefix: string): boolean {
+  return path === prefix || path.startsWith(`${prefix}/`)
+}
+
+function checkTrustedProxies (file: ServicesFile): ConfigProblem[] {
+  const problems: ConfigProblem[] = []
+  file.gateway?.trustedProxies?.forEach((entry, index) => {
+    try {
+      proxyAddr.compile(entry)
+    } catch {
+      problems.push({
+        path: `gateway.trustedProxies[${index}]`,
+        message: `"${entry}" is not an IP address or CIDR`,
+        hint: 'write it like 10.0.0.0/8, 172.16.0.0/12 or ::1'
+      })
+    }
+  })
+  return problems
+}
