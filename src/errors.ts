@@ -32,6 +32,7 @@ export const UpstreamTimeoutError = createError('GATEHOUSE_UPSTREAM_TIMEOUT',
   'The upstream service did not answer in time', 504)
 export const NoUpstreamError = createError('GATEHOUSE_NO_UPSTREAM',
   'No upstream is available for this service', 503)
+export const NotReadyError = createError('GATEHOUSE_NOT_READY', 'The gateway is not listening yet', 503)
 export const ShuttingDownError = createError('GATEHOUSE_SHUTTING_DOWN',
   'The gateway is shutting down', 503)
 

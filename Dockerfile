@@ -1,0 +1,35 @@
+# Gatehouse gateway image; the demo services (dist/examples/services) run from the same image under compose.
+
+# --- build: install everything, compile TypeScript to dist/, then drop dev dependencies ---
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+# One COPY per directory: `COPY a b ./` would merge the directories' contents into /app.
+COPY src ./src
+COPY plugins ./plugins
+COPY examples ./examples
+COPY bench ./bench
+COPY scripts ./scripts
+COPY bin ./bin
+COPY services.json services.schema.json ./
+# `npm ci` runs the `prepare` script, which is the tsc build into dist/.
+RUN npm ci && npm prune --omit=dev
+
+# --- runtime: production dependencies and compiled code only, owned by root, run as `node` ---
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/bin ./bin
+COPY --from=build /app/package.json /app/services.json /app/services.schema.json ./
+# Plugins named in services.json are loaded from source, relative to services.json.
+COPY --from=build /app/examples/policies ./examples/policies
+USER node
+# Inside a container the gateway must listen on every interface to be reachable through a published port.
+ENV GATEHOUSE_HOST=0.0.0.0
+EXPOSE 8080
+# The slim image has no curl; Node 20 has fetch.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.GATEHOUSE_PORT||8080)+'/_gatehouse/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "bin/gatehouse.js", "start", "--config", "/app/services.json"]

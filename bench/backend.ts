@@ -1,0 +1,45 @@
+/** The origin server: bare Fastify with two precomputed JSON bodies. Announces its URL on stdout. */
+import Fastify from 'fastify'
+import { announceUrl } from './child-protocol.js'
+
+const LARGE_BODY_BYTES = 20_000
+
+const SMALL_BODY = JSON.stringify({
+  id: 42,
+  name: 'small response',
+  status: 'ok',
+  tags: ['bench', 'gatehouse'],
+  updatedAt: '2025-01-01T00:00:00Z'
+})
+
+const LARGE_BODY = buildLargeBody(LARGE_BODY_BYTES)
+
+/** A JSON array of catalogue-like items, grown until it reaches `bytes`. */
+function buildLargeBody (bytes: number): string {
+  const items: object[] = []
+  let text = '[]'
+  for (let id = 0; text.length < bytes; id++) {
+    items.push({
+      id,
+      sku: `SKU-${String(id).padStart(6, '0')}`,
+      name: `Item number ${id}`,
+      price: Math.round(((id * 7919) % 10_000)) / 100,
+      inStock: id % 3 !== 0,
+      tags: ['bench', `group-${id % 10}`]
+    })
+    text = JSON.stringify(items)
+  }
+  return text
+}
+
+const app = Fastify({ logger: false })
+
+app.get('/small', (_request, reply) => {
+  reply.type('application/json').send(SMALL_BODY)
+})
+
+app.get('/large', (_request, reply) => {
+  reply.type('application/json').send(LARGE_BODY)
+})
+
+announceUrl(await app.listen({ host: '127.0.0.1', port: 0 }))

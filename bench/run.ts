@@ -1,0 +1,163 @@
+/**
+ * `npm run bench`: backend, baseline (Fastify + @fastify/http-proxy) and Gatehouse as child processes,
+ * loaded in interleaved rounds by autocannon; prints a markdown report and writes bench/results/latest.md.
+ * Exits 1 when any request failed: a fast error is not a fast proxy.
+ */
+import type { ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { cpus, loadavg, platform, release } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { hasExited, killNow, startChild, stopChild, type BenchChild } from './children.js'
+import { parseGatehouseUrlLine, parseUrlLine } from './child-protocol.js'
+import { BODY_NAMES, measureRound, warmUp, type LoadOptions, type Target } from './measure.js'
+import { checkTargets } from './preflight.js'
+import { clockTicksPerSecond } from './proc-stats.js'
+import { emptySampleTable, findFaults, renderReport, summarize, type BenchEnvironment, type SampleTable } from './report.js'
+import { readSettings, type BenchSettings } from './settings.js'
+
+const EXIT_INTERRUPTED = 130
+const children: ChildProcess[] = []
+
+const progress = (message: string): void => { process.stderr.write(`${message}\n`) }
+const withoutTrailingSlash = (url: string): string => url.replace(/\/+$/, '')
+
+async function startTargets (settings: BenchSettings): Promise<Target[]> {
+  const register = (child: ChildProcess): void => { children.push(child) }
+  const backend = await startChild({ name: 'backend', script: 'backend.js', announcesOn: 'stdout', parseLine: parseUrlLine }, register)
+  const env = { BACKEND_URL: withoutTrailingSlash(backend.url) }
+  const baseline = await startChild({ name: 'baseline', script: 'baseline.js', env, announcesOn: 'stdout', parseLine: parseUrlLine }, register)
+  const gatehouse = await startChild({
+    name: 'gatehouse',
+    script: 'gateway.js',
+    env: { ...env, GATEHOUSE_LOG_LEVEL: settings.gatehouseLogLevel },
+    announcesOn: 'stderr',
+    parseLine: parseGatehouseUrlLine
+  }, register)
+  return [
+    { name: 'direct', child: backend, baseUrl: withoutTrailingSlash(backend.url) },
+    { name: 'baseline', child: baseline, baseUrl: `${withoutTrailingSlash(baseline.url)}/api` },
+    { name: 'gatehouse', child: gatehouse, baseUrl: `${withoutTrailingSlash(gatehouse.url)}/api` }
+  ]
+}
+
+function assertAlive (child: BenchChild): void {
+  if (!hasExited(child.process)) return
+  throw new Error(`${child.name} (pid ${child.pid}) exited during the bench:\n${child.stderrTail.join('\n')}`)
+}
+
+async function warmUpAll (targets: readonly Target[], options: LoadOptions): Promise<void> {
+  for (const body of BODY_NAMES) {
+    for (const target of targets) {
+      assertAlive(target.child)
+      await warmUp(target, body, options)
+    }
+  }
+}
+
+async function runRounds (targets: readonly Target[], rounds: number, options: LoadOptions): Promise<SampleTable> {
+  const samples = emptySampleTable()
+  for (let round = 1; round <= rounds; round++) {
+    for (const body of BODY_NAMES) {
+      for (const target of targets) {
+        assertAlive(target.child)
+        const sample = await measureRound(target, body, options)
+        samples[body][target.name].push(sample)
+        progress(`round ${round}/${rounds} ${body} ${target.name}: ${sample.requestsPerSecond.toFixed(0)} req/s, ` +
+          `p99 ${sample.p99Ms} ms, ${sample.cpuMicrosPerRequest.toFixed(1)} µs CPU/req`)
+      }
+    }
+  }
+  return samples
+}
+
+function describeEnvironment (settings: BenchSettings): BenchEnvironment {
+  return {
+    date: new Date().toISOString(),
+    nodeVersion: process.version,
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    cpuCount: cpus().length,
+    loadAverage: loadavg(),
+    platform: `${platform()} ${release()}`,
+    connections: settings.connections,
+    durationSeconds: settings.durationSeconds,
+    rounds: settings.rounds,
+    warmupSeconds: settings.warmupSeconds,
+    gatehouseLogLevel: settings.gatehouseLogLevel
+  }
+}
+
+/** The repository root (where package.json is), whether this runs from bench/ or dist/bench/. */
+function packageRoot (): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir)
+    if (parent === dir) return process.cwd()
+    dir = parent
+  }
+  return dir
+}
+
+async function writeReport (markdown: string): Promise<string> {
+  const directory = join(packageRoot(), 'bench', 'results')
+  await mkdir(directory, { recursive: true })
+  const file = join(directory, 'latest.md')
+  await writeFile(file, markdown)
+  return file
+}
+
+function shoutFaults (faults: readonly string[]): void {
+  const bar = '!'.repeat(72)
+  process.stderr.write(`\n${bar}\nBENCH FAILED: requests did not all succeed; the numbers above are not valid.\n`)
+  for (const fault of faults) process.stderr.write(`  ${fault}\n`)
+  process.stderr.write(`${bar}\n`)
+}
+
+async function bench (settings: BenchSettings): Promise<number> {
+  const environment = describeEnvironment(settings)
+  const targets = await startTargets(settings)
+  const [direct, ...proxies] = targets
+  if (direct === undefined) throw new Error('no direct target')
+  await checkTargets(direct, proxies)
+  const load = { connections: settings.connections, clockTicksPerSecond: clockTicksPerSecond() }
+  progress(`warming up (${settings.warmupSeconds} s per target and body)`)
+  await warmUpAll(targets, { ...load, durationSeconds: settings.warmupSeconds })
+  const samples = await runRounds(targets, settings.rounds, { ...load, durationSeconds: settings.durationSeconds })
+  const summaries = summarize(samples)
+  const markdown = renderReport(environment, summaries)
+  process.stdout.write(markdown)
+  progress(`written to ${await writeReport(markdown)}`)
+  const faults = findFaults(summaries)
+  if (faults.length === 0) return 0
+  shoutFaults(faults)
+  return 1
+}
+
+async function stopAll (): Promise<void> {
+  await Promise.all(children.map(stopChild))
+}
+
+function installCleanup (): void {
+  const interrupt = (): void => {
+    progress('interrupted: stopping the child servers')
+    stopAll().finally(() => process.exit(EXIT_INTERRUPTED))
+  }
+  process.once('SIGINT', interrupt)
+  process.once('SIGTERM', interrupt)
+  process.once('exit', () => children.forEach(killNow))
+}
+
+async function main (): Promise<void> {
+  installCleanup()
+  try {
+    process.exitCode = await bench(readSettings())
+  } catch (error) {
+    process.stderr.write(`\nBENCH FAILED: ${error instanceof Error ? error.message : String(error)}\n`)
+    process.exitCode = 1
+  } finally {
+    await stopAll()
+  }
+}
+
+await main()

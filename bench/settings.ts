@@ -1,0 +1,34 @@
+/** Bench knobs, read once from the environment. */
+
+export interface BenchSettings {
+  readonly connections: number
+  readonly durationSeconds: number
+  readonly rounds: number
+  readonly warmupSeconds: number
+  readonly gatehouseLogLevel: string
+}
+
+const DEFAULT_CONNECTIONS = 50
+const DEFAULT_DURATION_SECONDS = 5
+const DEFAULT_ROUNDS = 3
+const WARMUP_SECONDS = 1
+
+export function readSettings (env: NodeJS.ProcessEnv = process.env): BenchSettings {
+  return Object.freeze({
+    connections: positiveInteger(env, 'BENCH_CONNECTIONS', DEFAULT_CONNECTIONS),
+    durationSeconds: positiveInteger(env, 'BENCH_DURATION', DEFAULT_DURATION_SECONDS),
+    rounds: positiveInteger(env, 'BENCH_ROUNDS', DEFAULT_ROUNDS),
+    warmupSeconds: WARMUP_SECONDS,
+    gatehouseLogLevel: env.GATEHOUSE_LOG_LEVEL ?? 'info'
+  })
+}
+
+function positiveInteger (env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name]
+  if (text === undefined || text.trim() === '') return fallback
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`${name} must be a positive whole number, got "${text}" (unset it for the default ${fallback})`)
+  }
+  return value
+}

@@ -1,0 +1,23 @@
+/**
+ * The gateway's own endpoints under the admin prefix (default /_gatehouse), which config validation keeps
+ * clear of every service prefix: `healthz` says the process is alive, `readyz` that the config is loaded,
+ * the listener is up and the gateway is not draining (orchestrators stop sending traffic on 503).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { NotReadyError, ShuttingDownError } from '../src/errors.js'
+import { sendProblem } from '../src/http/problem.js'
+
+export async function adminEndpoints (scope: FastifyInstance): Promise<void> {
+  scope.get('/healthz', { logLevel: 'warn' }, healthz)
+  scope.get('/readyz', { logLevel: 'warn' }, readyz)
+}
+
+async function healthz (): Promise<{ status: 'ok' }> {
+  return { status: 'ok' }
+}
+
+function readyz (this: FastifyInstance, _request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (this.gatehouse.draining) return sendProblem(reply, new ShuttingDownError())
+  if (!this.server.listening) return sendProblem(reply, new NotReadyError())
+  return reply.send({ status: 'ready', services: this.gatehouse.config.services.length })
+}

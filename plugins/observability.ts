@@ -1,0 +1,14 @@
+/**
+ * Per-request state the access log reads (src/http/access-log.ts writes the line). Declared once at the
+ * root so every request object has the same shape from the start (no hidden-class changes per request).
+ */
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { kBytesAtStart, kUpstream } from '../src/symbols.js'
+
+async function observability (app: FastifyInstance): Promise<void> {
+  app.decorateRequest(kUpstream, null)
+  app.decorateRequest(kBytesAtStart, 0)
+}
+
+export default fp(observability, { name: 'gatehouse-observability', fastify: '5.x' })

@@ -1,0 +1,101 @@
+/**
+ * The proxy of one service, on @fastify/http-proxy: prefix routing on a segment boundary, prefix rewrite,
+ * forwarding headers, round-robin over replicas, keep-alive pools, timeouts, bounded retries for
+ * idempotent requests, and upstream faults as 502/503/504 problems. Registered inside the service's scope,
+ * after its policies, so their hooks run before the proxy handler.
+ */
+import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { IncomingHttpHeaders } from 'node:http'
+import type { ResolvedService } from '../src/config/types.js'
+import { NoUpstreamError } from '../src/errors.js'
+import { sendProblem } from '../src/http/problem.js'
+import { filterResponseHeaders, forwardRequestHeaders, type ForwardingContext, type PeerTrust } from '../src/proxy/headers.js'
+import { createUpstreamDispatcher } from '../src/upstream/dispatcher.js'
+import { connectionErrorCode, upstreamFault } from '../src/upstream/faults.js'
+import { UpstreamPool } from '../src/upstream/pool.js'
+import { kUpstream } from '../src/symbols.js'
+
+export interface ProxyOptions {
+  readonly service: ResolvedService
+  readonly isTrustedPeer: PeerTrust
+}
+
+// Only requests without a body can be sent again: a streamed body is consumed by the first attempt.
+const RETRYABLE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+export async function serviceProxy (scope: FastifyInstance, { service, isTrustedPeer }: ProxyOptions): Promise<void> {
+  if (service.upstreams.length === 0) {
+    registerNoUpstreamRoutes(scope, service)
+    return
+  }
+  const dispatcher = createUpstreamDispatcher(service)
+  scope.addHook('onClose', async () => { await dispatcher.close() })
+
+  const pool = new UpstreamPool(service.upstreams)
+  const single = pool.size === 1 ? pool.pick() : null
+  const forwarding: ForwardingContext = { prefix: service.prefix, isTrustedPeer }
+
+  function rewriteRequestHeaders (request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
+    request[kUpstream] ??= single
+    return forwardRequestHeaders(request, headers, forwarding)
+  }
+
+  function pickUpstream (request: FastifyRequest): string {
+    const upstream = pool.pick()
+    request[kUpstream] = upstream
+    return upstream
+  }
+
+  function onUpstreamError (reply: FastifyReply, { error }: { error: Error }): void {
+    const fault = upstreamFault(error)
+    // @fastify/reply-from has already logged the error itself; add what it became.
+    reply.request.log.warn({ upstream: reply.request[kUpstream], code: fault.code }, 'upstream request failed')
+    if (reply.request.raw.readableEnded === false) reply.header('connection', 'close')
+    sendProblem(reply, fault)
+  }
+
+  function retryDelay ({ err, req, attempt }: { err: Error | null, req: { method: string }, attempt: number }): number | null {
+    // Returning null also replaces reply-from's default of retrying GET 503s up to 10 times (design.md §4).
+    if (attempt >= service.retryAttempts || !RETRYABLE_METHODS.has(req.method) || connectionErrorCode(err) === undefined) return null
+    return Math.min(50 * 2 ** attempt, 1000) * (0.5 + Math.random() / 2)
+  }
+
+  await scope.register(httpProxy, {
+    upstream: single ?? '',
+    rewritePrefix: service.rewritePrefix,
+    websocket: service.websocket,
+    undici: dispatcher,
+    disableRequestLogging: true,
+    config: { gatehouseService: service },
+    replyOptions: {
+      rewriteRequestHeaders,
+      rewriteHeaders: filterResponseHeaders,
+      onError: onUpstreamError,
+      retryDelay,
+      ...(single === null ? { getUpstream: pickUpstream } : {})
+    },
+    wsClientOptions: {
+      rewriteRequestHeaders: (_headers: Record<string, string>, request: FastifyRequest) =>
+        forwardWebSocketHeaders(request, forwarding)
+    }
+  } as FastifyHttpProxyOptions)
+}
+
+// Headers the WebSocket client sets itself for the upstream handshake.
+const WEBSOCKET_OWN_HEADERS = ['host', 'upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version',
+  'sec-websocket-extensions', 'sec-websocket-protocol', 'content-length']
+
+function forwardWebSocketHeaders (request: FastifyRequest, forwarding: ForwardingContext): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = { ...request.headers }
+  for (const name of WEBSOCKET_OWN_HEADERS) delete headers[name]
+  return forwardRequestHeaders(request, headers, forwarding)
+}
+
+/** A service with no replicas configured answers 503 instead of disappearing from the routing table. */
+function registerNoUpstreamRoutes (scope: FastifyInstance, service: ResolvedService): void {
+  const config = { gatehouseService: service }
+  const answer = (_request: FastifyRequest, reply: FastifyReply): FastifyReply => sendProblem(reply, new NoUpstreamError())
+  scope.all('/', { config }, answer)
+  scope.all('/*', { config }, answer)
+}

@@ -1,0 +1,128 @@
+/**
+ * `gatehouse start|check`, `--help`, `--version`. Exit codes: 0 ok, 1 runtime failure, 2 usage or invalid
+ * config. No business logic here: it parses arguments and hands over to loadConfig / startGateway.
+ */
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { loadConfig } from './config/load.js'
+import type { GatewayConfig } from './config/types.js'
+import { ConfigInvalidError } from './errors.js'
+import { routingTable } from './routing-table.js'
+import { shutdownSignal, startGateway } from './server.js'
+
+export const EXIT_OK = 0
+export const EXIT_FAILURE = 1
+export const EXIT_USAGE = 2
+
+const USAGE = `Usage: gatehouse <command> [options]
+
+Commands:
+  start [--config FILE] [--host HOST] [--port PORT]   run the gateway (default config: ./services.json)
+  check [FILE]                                        validate a services.json and print its routing table
+
+Options:
+  -c, --config FILE   path of services.json
+      --host HOST     interface to listen on (overrides gateway.listen.host)
+      --port PORT     port to listen on (overrides gateway.listen.port; 0 picks a free one)
+  -h, --help          show this help
+  -v, --version       print the version
+
+Exit codes: 0 ok, 1 failure while running, 2 bad usage or invalid configuration.`
+
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' }
+} as const
+
+export interface CliIO {
+  readonly out: (text: string) => void
+  readonly err: (text: string) => void
+}
+
+const processIO: CliIO = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`)
+}
+
+export async function main (argv: readonly string[], io: CliIO = processIO): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS, allowPositionals: true }>>
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true })
+  } catch (error) {
+    io.err(`gatehouse: ${(error as Error).message}\n\n${USAGE}`)
+    return EXIT_USAGE
+  }
+  const { values, positionals } = parsed
+  if (values.help) {
+    io.out(USAGE)
+    return EXIT_OK
+  }
+  if (values.version) {
+    io.out(readVersion())
+    return EXIT_OK
+  }
+  const [command, ...rest] = positionals
+  if (command === 'check' && rest.length <= 1) return check(rest[0] ?? values.config ?? 'services.json', io)
+  if (command === 'start' && rest.length === 0) return start(values, io)
+  io.err(`gatehouse: ${command === undefined ? 'missing command' : `unknown command or arguments: ${positionals.join(' ')}`}\n\n${USAGE}`)
+  return EXIT_USAGE
+}
+
+async function check (path: string, io: CliIO): Promise<number> {
+  const config = await loadOrReport(path, io)
+  if (!config) return EXIT_USAGE
+  io.out(`${path} is valid. Routing table:\n${routingTable(config)}`)
+  return EXIT_OK
+}
+
+async function start (values: { config?: string, host?: string, port?: string }, io: CliIO): Promise<number> {
+  const port = values.port === undefined ? undefined : Number(values.port)
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    io.err(`gatehouse: --port must be a whole number from 0 to 65535, not "${values.port}"`)
+    return EXIT_USAGE
+  }
+  const config = await loadOrReport(values.config ?? 'services.json', io)
+  if (!config) return EXIT_USAGE
+  const logger = process.stdout.isTTY
+    ? { level: config.logLevel, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } }
+    : { level: config.logLevel }
+  let running
+  try {
+    running = await startGateway(config, { ...(values.host ? { host: values.host } : {}), ...(port === undefined ? {} : { port }) }, { logger })
+  } catch (error) {
+    io.err(`gatehouse: could not start: ${(error as Error).message}`)
+    return EXIT_FAILURE
+  }
+  const signal = await shutdownSignal()
+  running.app.log.info({ signal }, 'shutting down')
+  await running.close()
+  return EXIT_OK
+}
+
+async function loadOrReport (path: string, io: CliIO): Promise<GatewayConfig | undefined> {
+  try {
+    return await loadConfig(path)
+  } catch (error) {
+    if (error instanceof ConfigInvalidError) {
+      io.err(error.message)
+      return undefined
+    }
+    throw error
+  }
+}
+
+/** Our package.json sits two levels up when compiled (dist/src/cli.js), one level up in the sources. */
+function readVersion (): string {
+  for (const candidate of ['../../package.json', '../package.json']) {
+    try {
+      const manifest = JSON.parse(readFileSync(new URL(candidate, import.meta.url), 'utf8')) as { name?: string, version?: string }
+      if (manifest.name === 'gatehouse' && manifest.version) return manifest.version
+    } catch {
+      // not at this level
+    }
+  }
+  return 'unknown'
+}

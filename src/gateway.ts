@@ -1,0 +1,74 @@
+/**
+ * buildGateway(config): a Fastify instance that never listens by itself (the caller can extend it, inject
+ * into it, or listen). The plugin order is fixed here and pinned by tests (design.md §3):
+ * root guards → admin endpoints → one encapsulated scope per service (policies, the team's own plugins,
+ * then the proxy).
+ */
+import { createServer, type RequestListener, type Server } from 'node:http'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import proxyAddr from 'proxy-addr'
+import type { GatewayConfig } from './config/types.js'
+import type { GatewayState } from './fastify-augment.js'
+import { AccessLogController } from './http/access-log.js'
+import { answerClientError } from './http/client-error.js'
+import { handleFrameworkError, installErrorHandling } from './http/error-handler.js'
+import { requestIdFor } from './http/request-id.js'
+import type { PeerTrust } from './proxy/headers.js'
+import { serviceScope } from './service-scope.js'
+import observability from '../plugins/observability.js'
+import security from '../plugins/security.js'
+import { adminEndpoints } from '../plugins/admin.js'
+import './fastify-augment.js'
+
+export interface GatewayOptions {
+  /** Logger options (default: JSON at the config's log level); `false` turns logging off. */
+  readonly logger?: FastifyServerOptions['logger']
+  /** A ready pino-compatible logger to use instead. */
+  readonly loggerInstance?: FastifyBaseLogger
+}
+
+export function buildGateway (config: GatewayConfig, options: GatewayOptions = {}): FastifyInstance {
+  const app = Fastify({
+    ...(options.loggerInstance
+      ? { loggerInstance: options.loggerInstance }
+      : { logger: options.logger ?? { level: config.logLevel } }),
+    logController: new AccessLogController(),
+    trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
+    bodyLimit: config.limits.bodyBytes,
+    requestIdHeader: false,
+    genReqId: requestIdFor,
+    keepAliveTimeout: config.timeouts.keepAlive,
+    forceCloseConnections: 'idle',
+    return503OnClosing: false,
+    clientErrorHandler: answerClientError,
+    frameworkErrors: handleFrameworkError,
+    serverFactory: (handler) => createListener(config, handler)
+  })
+  const state: GatewayState = { config, draining: false }
+  app.decorate('gatehouse', state)
+  installErrorHandling(app)
+  app.register(observability)
+  app.register(security)
+  app.register(adminEndpoints, { prefix: config.adminPrefix })
+  const isTrustedPeer = peerTrust(config.trustedProxies)
+  for (const service of config.services) {
+    app.register(serviceScope, { prefix: service.prefix, service, isTrustedPeer })
+  }
+  return app
+}
+
+/** The HTTP listener with the gateway's head-size and head-timeout limits (431 / 408 before any route). */
+function createListener (config: GatewayConfig, handler: RequestListener): Server {
+  const server = createServer({
+    maxHeaderSize: config.limits.headerBytes,
+    headersTimeout: config.timeouts.requestHeaders
+  }, handler)
+  server.keepAliveTimeout = config.timeouts.keepAlive
+  return server
+}
+
+function peerTrust (trustedProxies: readonly string[]): PeerTrust {
+  if (trustedProxies.length === 0) return () => false
+  const trust = proxyAddr.compile([...trustedProxies])
+  return (address) => trust(address, 0)
+}

@@ -1,0 +1,11 @@
+/** The library API: load and validate a services.json, build a gateway (a Fastify instance), run it. */
+export { loadConfig, parseConfig, type ParseOptions } from './config/load.js'
+export { buildGateway, type GatewayOptions } from './gateway.js'
+export { startGateway, type RunningGateway, type ListenOverrides } from './server.js'
+export { routingTable } from './routing-table.js'
+export { ServicesFileSchema } from './config/schema.js'
+export type { ServicesFile, ServiceEntry, UpstreamEntry, GatewayEntry } from './config/schema.js'
+export type { GatewayConfig, ResolvedService, ResolvedUpstream } from './config/types.js'
+export type { ConfigProblem } from './config/problems.js'
+export type { GatewayState } from './fastify-augment.js'
+export * as errors from './errors.js'

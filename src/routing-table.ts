@@ -1,0 +1,17 @@
+/** The routing table as people read it, for `gatehouse check` and the start-up log. */
+import type { GatewayConfig } from './config/types.js'
+
+export function routingTable (config: GatewayConfig): string {
+  const services = [...config.services].sort((a, b) => a.prefix.localeCompare(b.prefix))
+  const width = Math.max(config.adminPrefix.length, ...services.map((service) => service.prefix.length))
+  const lines = services.map((service) => {
+    const upstreams = service.upstreams.length === 0
+      ? 'no upstream (503)'
+      : service.upstreams.map((upstream) => upstream.weight === 1 ? upstream.url : `${upstream.url} (weight ${upstream.weight})`).join(', ')
+    const extras = [service.websocket ? 'websocket' : '', service.retryAttempts > 0 ? `retries ${service.retryAttempts}` : '']
+      .filter(Boolean).join(', ')
+    return `  ${service.prefix.padEnd(width)}  → ${service.name}: ${upstreams}${extras ? ` [${extras}]` : ''}`
+  })
+  lines.push(`  ${config.adminPrefix.padEnd(width)}  → gateway: healthz, readyz`)
+  return lines.join('\n')
+}

@@ -1,0 +1,32 @@
+/**
+ * One encapsulated Fastify scope per service: its policies first, then the team's own plugins named in
+ * services.json, then the proxy — so every hook registered before the proxy routes applies to them
+ * (hooks attach to routes at registration; design.md §4 "Hook order").
+ */
+import { pathToFileURL } from 'node:url'
+import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback } from 'fastify'
+import type { ResolvedService } from './config/types.js'
+import type { PeerTrust } from './proxy/headers.js'
+import bodyLimit from '../plugins/body-limit.js'
+import { serviceProxy } from '../plugins/proxy.js'
+
+export interface ServiceScopeOptions {
+  readonly service: ResolvedService
+  readonly isTrustedPeer: PeerTrust
+}
+
+export async function serviceScope (scope: FastifyInstance, { service, isTrustedPeer }: ServiceScopeOptions): Promise<void> {
+  await scope.register(bodyLimit, { limit: service.bodyLimit })
+  for (const path of service.plugins) {
+    await scope.register(await loadServicePlugin(service, path))
+  }
+  await scope.register(serviceProxy, { service, isTrustedPeer })
+}
+
+async function loadServicePlugin (service: ResolvedService, path: string): Promise<FastifyPluginAsync | FastifyPluginCallback> {
+  const loaded: { default?: unknown } = await import(pathToFileURL(path).href)
+  if (typeof loaded.default !== 'function') {
+    throw new TypeError(`Plugin ${path} of service "${service.name}" must export a Fastify plugin function as its default export`)
+  }
+  return loaded.default as FastifyPluginAsync
+}

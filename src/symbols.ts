@@ -1,0 +1,3 @@
+/** Private per-request and per-instance state lives under Symbols (the Fastify way), never `_fields`. */
+export const kUpstream = Symbol('gatehouse.upstream')
+export const kBytesAtStart = Symbol('gatehouse.bytesAtStart')
