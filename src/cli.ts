@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util'
 import { loadConfig } from './config/load.js'
 import type { GatewayConfig } from './config/types.js'
 import { ConfigInvalidError } from './errors.js'
+import { loggerOptions } from './logging.js'
 import { routingTable } from './routing-table.js'
 import { shutdownSignal, startGateway } from './server.js'
 
@@ -86,12 +87,9 @@ async function start (values: { config?: string, host?: string, port?: string },
   }
   const config = await loadOrReport(values.config ?? 'services.json', io)
   if (!config) return EXIT_USAGE
-  const logger = process.stdout.isTTY
-    ? { level: config.logLevel, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } }
-    : { level: config.logLevel }
   let running
   try {
-    running = await startGateway(config, { ...(values.host ? { host: values.host } : {}), ...(port === undefined ? {} : { port }) }, { logger })
+    running = await startGateway(config, { ...(values.host ? { host: values.host } : {}), ...(port === undefined ? {} : { port }) }, { logger: loggerOptions(config.logLevel) })
   } catch (error) {
     io.err(`gatehouse: could not start: ${(error as Error).message}`)
     return EXIT_FAILURE

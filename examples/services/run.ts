@@ -20,7 +20,12 @@ export async function listenWhenMain (
   const app = build({ logger: { level: process.env.LOG_LEVEL || 'info' } })
   // As PID 1 in a container Node gets no default SIGTERM action: close on purpose so `docker stop` is quick.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => { void app.close() })
+    process.once(signal, () => {
+      app.close().catch((error: unknown) => {
+        app.log.error({ err: error }, 'close failed')
+        process.exitCode = 1
+      })
+    })
   }
   await app.listen({ port: portFrom(process.env.PORT, defaultPort), host: process.env.HOST || '127.0.0.1' })
 }

@@ -1,0 +1,74 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { EXIT_OK, EXIT_USAGE, main, type CliIO } from '../../src/cli.js'
+import { writeServicesFile, type TempServicesFile } from '../helpers/services-file.js'
+
+function capture (): CliIO & { stdout: string[], stderr: string[] } {
+  const stdout: string[] = []
+  const stderr: string[] = []
+  return { stdout, stderr, out: (text) => stdout.push(text), err: (text) => stderr.push(text) }
+}
+
+describe('gatehouse check', () => {
+  let file: TempServicesFile | undefined
+
+  afterEach(async () => { await file?.remove() })
+
+  it('prints the routing table and exits 0 for a valid file', async () => {
+    file = await writeServicesFile({
+      services: [
+        { name: 'users', prefix: '/users', upstreams: ['http://127.0.0.1:3001'] },
+        { name: 'orders', prefix: '/orders', upstreams: ['http://127.0.0.1:3002', { url: 'http://127.0.0.1:3003', weight: 2 }], retries: true }
+      ]
+    })
+    const io = capture()
+    expect(await main(['check', file.path], io)).toBe(EXIT_OK)
+    const output = io.stdout.join('\n')
+    expect(output).toContain('is valid')
+    expect(output).toMatch(/\/orders\s+→ orders: http:\/\/127\.0\.0\.1:3002, http:\/\/127\.0\.0\.1:3003 \(weight 2\) \[retries 2\]/)
+    expect(output).toMatch(/\/users\s+→ users: http:\/\/127\.0\.0\.1:3001/)
+    expect(output).toMatch(/\/_gatehouse\s+→ gateway: healthz, readyz/)
+  })
+
+  it('lists every problem with its path and exits 2 for an invalid file', async () => {
+    file = await writeServicesFile({ services: [{ name: 'users', prefix: 'users', upstreams: ['nope'], extra: 1 }] })
+    const io = capture()
+    expect(await main(['check', '--config', file.path], io)).toBe(EXIT_USAGE)
+    const output = io.stderr.join('\n')
+    expect(output).toContain('services[0].prefix')
+    expect(output).toContain('services[0].upstreams[0]')
+    expect(output).toContain('services[0].extra: unknown key "extra"')
+    expect(output).not.toMatch(/\n\s+at /)
+  })
+
+  it('exits 2 for a file that does not exist', async () => {
+    const io = capture()
+    expect(await main(['check', '/nonexistent/services.json'], io)).toBe(EXIT_USAGE)
+    expect(io.stderr.join('\n')).toContain('the file does not exist')
+  })
+})
+
+describe('gatehouse usage', () => {
+  it('prints help and exits 0', async () => {
+    const io = capture()
+    expect(await main(['--help'], io)).toBe(EXIT_OK)
+    expect(io.stdout.join('\n')).toMatch(/^Usage: gatehouse <command>/)
+  })
+
+  it('prints the package version', async () => {
+    const io = capture()
+    expect(await main(['--version'], io)).toBe(EXIT_OK)
+    expect(io.stdout).toEqual([expect.stringMatching(/^\d+\.\d+\.\d+/)])
+  })
+
+  it.each([
+    [['start', '--bogus']],
+    [['frobnicate']],
+    [[]],
+    [['check', 'a.json', 'b.json']],
+    [['start', '--port', 'eighty']]
+  ])('refuses %j with usage and exit 2', async (argv) => {
+    const io = capture()
+    expect(await main(argv, io)).toBe(EXIT_USAGE)
+    expect(io.stderr.join('\n')).toMatch(/^gatehouse: /)
+  })
+})

@@ -1,0 +1,44 @@
+import { readFile } from 'node:fs/promises'
+import { Ajv } from 'ajv'
+import { describe, expect, it } from 'vitest'
+import { editorSchemaText } from '../../src/config/editor-schema.js'
+import { loadConfig } from '../../src/config/load.js'
+
+const root = new URL('../../', import.meta.url)
+
+describe('the editor schema', () => {
+  it('is committed exactly as the schema generates it (run `npm run schema` after changing it)', async () => {
+    const committed = await readFile(new URL('services.schema.json', root), 'utf8')
+    expect(committed).toBe(editorSchemaText())
+  })
+
+  it('is referenced by the committed services.json and accepts it, placeholders included', async () => {
+    const servicesJson = JSON.parse(await readFile(new URL('services.json', root), 'utf8'))
+    expect(servicesJson.$schema).toBe('./services.schema.json')
+    const ajv = new Ajv({ allErrors: true, strict: false })
+    const validate = ajv.compile(JSON.parse(editorSchemaText()))
+    expect(validate(servicesJson), JSON.stringify(validate.errors)).toBe(true)
+  })
+
+  it('rejects what the runtime validator rejects, such as an unknown key', () => {
+    const ajv = new Ajv({ allErrors: true, strict: false })
+    const validate = ajv.compile(JSON.parse(editorSchemaText()))
+    expect(validate({ services: [{ name: 'users', prefix: '/users', upstream: [] }] })).toBe(false)
+  })
+})
+
+describe('the committed services.json', () => {
+  it('loads with its defaults when no environment variable is set', async () => {
+    const config = await loadConfig(new URL('services.json', root).pathname, {})
+    expect(config.services.map((service) => [service.name, service.prefix, service.upstreams.length])).toEqual([
+      ['users', '/users', 1], ['orders', '/orders', 2], ['cart', '/cart', 1]
+    ])
+    expect(config.listen).toEqual({ host: '127.0.0.1', port: 8080 })
+  })
+
+  it('takes upstream addresses from the environment, as docker-compose sets them', async () => {
+    const config = await loadConfig(new URL('services.json', root).pathname, { USERS_URL: 'http://users:3001', GATEHOUSE_PORT: '9000' })
+    expect(config.services[0]?.upstreams[0]?.url).toBe('http://users:3001')
+    expect(config.listen.port).toBe(9000)
+  })
+})

@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { isUnsafePath } from '../../src/http/path-guard.js'
+import type { RunningGateway } from '../../src/server.js'
+import { sendRequest } from '../helpers/client.js'
+import { listeningGatewayFor, oneService } from '../helpers/gateway.js'
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
+
+// Each of these could name a different resource upstream than the one our router matched.
+const UNSAFE_PATHS: ReadonlyArray<[path: string, why: string]> = [
+  ['/users/../admin', 'a ".." segment in the middle'],
+  ['/users/./x', 'a "." segment'],
+  ['/users/..', 'a ".." segment at the end'],
+  ['/..', 'a ".." segment at the root'],
+  ['/users/%2e%2e/admin', 'an encoded ".." segment'],
+  ['/users/%2E%2e/x', 'an encoded ".." segment in mixed case'],
+  ['/users/%2fadmin', 'an encoded "/"'],
+  ['/users/%2F', 'an encoded "/" in upper case'],
+  ['/users/%5c', 'an encoded "\\"'],
+  ['/users\\admin', 'a raw backslash'],
+  ['/users/.%2e/x', 'a half-encoded ".." segment']
+]
+
+// [path, why, what the users upstream receives with the default rewritePrefix "/"]
+const SAFE_PATHS: ReadonlyArray<[path: string, why: string, upstreamUrl: string]> = [
+  ['/users/a..b', 'dots inside a segment', '/a..b'],
+  ['/users/.hidden', 'a segment that starts with a dot', '/.hidden'],
+  ['/users/..x', 'a segment that starts with two dots', '/..x'],
+  ['/users/x.', 'a segment that ends with a dot', '/x.'],
+  ['/users/file.json', 'a file extension', '/file.json'],
+  ['/users?next=/../x', 'dot-segments in the query string only', '/?next=/../x'],
+  ['/users/%41', 'an encoded letter', '/%41']
+]
+
+describe('isUnsafePath', () => {
+  it.each(UNSAFE_PATHS)('refuses %s (%s)', (path) => {
+    expect(isUnsafePath(path)).toBe(true)
+  })
+
+  it.each(SAFE_PATHS)('accepts %s (%s)', (path) => {
+    expect(isUnsafePath(path)).toBe(false)
+  })
+})
+
+describe('the path guard in front of the services', () => {
+  let upstream: TestUpstream
+  let gateway: RunningGateway
+
+  beforeAll(async () => {
+    upstream = await startUpstream()
+    gateway = await listeningGatewayFor(oneService([upstream.url]))
+  })
+
+  afterAll(async () => {
+    await gateway.close()
+    await upstream.close()
+  })
+
+  it.each(UNSAFE_PATHS)('answers %s with a 400 GATEHOUSE_BAD_PATH problem and never calls the upstream', async (path) => {
+    const before = upstream.requests.length
+    const response = await sendRequest(gateway.url, { path })
+    expect(response.status).toBe(400)
+    expect(response.headers['content-type']).toContain('application/problem+json')
+    expect(response.json()).toMatchObject({ status: 400, code: 'GATEHOUSE_BAD_PATH', requestId: response.headers['x-request-id'] })
+    expect(upstream.requests.length).toBe(before)
+  })
+
+  it.each(SAFE_PATHS.filter(([path]) => path !== '/users/..x'))('proxies %s (%s) to the upstream as %s', async (path, _why, upstreamUrl) => {
+    const response = await sendRequest(gateway.url, { path })
+    expect(response.status).toBe(200)
+    expect(upstream.requests.at(-1)?.url).toBe(upstreamUrl)
+  })
+
+  // @fastify/reply-from's buildURL refuses any decoded source containing "/.." (fastify-reply-from#460 fixed
+  // "..." but not a segment that merely starts with ".."). Remove `.fails` once the dependency is fixed.
+  it.fails('proxies /users/..x to the upstream as /..x (known false positive in @fastify/reply-from)', async () => {
+    const response = await sendRequest(gateway.url, { path: '/users/..x' })
+    expect(response.status).toBe(200)
+  })
+})

@@ -1,0 +1,169 @@
+import { once } from 'node:events'
+import type { ServerResponse } from 'node:http'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { FastifyInstance } from 'fastify'
+import { Pool, request } from 'undici'
+import type { RunningGateway } from '../../src/server.js'
+import { gatewayFor, listeningGatewayFor, oneService } from '../helpers/gateway.js'
+import {
+  answerGarbage,
+  closedPort,
+  closeOnConnect,
+  neverAnswer,
+  resetOnConnect,
+  startRawUpstream,
+  type ConnectionBehaviour,
+  type RawUpstream
+} from '../helpers/misbehaving-upstream.js'
+import { expectProblem } from '../helpers/problem.js'
+import { echoHandler, startUpstream, type TestUpstream } from '../helpers/upstream.js'
+
+const HAMMER_CLIENTS = 50
+const HAMMER_MS = 10_000
+
+let app: FastifyInstance | undefined
+let gateway: RunningGateway | undefined
+let raw: RawUpstream | undefined
+let upstream: TestUpstream | undefined
+
+afterEach(async () => {
+  await app?.close()
+  await gateway?.close()
+  await raw?.close()
+  await upstream?.close()
+  app = gateway = raw = upstream = undefined
+})
+
+async function gatewayInFrontOf (behaviour: ConnectionBehaviour, extra: Record<string, unknown> = {}): Promise<FastifyInstance> {
+  raw = await startRawUpstream(behaviour)
+  app = await gatewayFor(oneService([raw.url], extra))
+  return app
+}
+
+describe('an upstream that cannot be reached', () => {
+  it('answers 502 GATEHOUSE_UPSTREAM_UNREACHABLE when the connection is refused', async () => {
+    const port = await closedPort()
+    app = await gatewayFor(oneService([`http://127.0.0.1:${port}`]))
+    const response = await app.inject({ method: 'GET', url: '/users/1' })
+    expectProblem(response, 502, 'GATEHOUSE_UPSTREAM_UNREACHABLE', [String(port)])
+  })
+})
+
+describe('an upstream that drops the connection before any byte', () => {
+  it.each([
+    ['closes it (FIN)', closeOnConnect],
+    ['resets it (RST)', resetOnConnect]
+  ])('answers 502 GATEHOUSE_UPSTREAM_RESET, every time, when it %s', async (_how, behaviour) => {
+    const gatewayApp = await gatewayInFrontOf(behaviour)
+    const codes = new Set<unknown>()
+    for (let i = 0; i < 5; i++) {
+      const response = await gatewayApp.inject({ method: 'GET', url: `/users/${i}` })
+      expectProblem(response, 502, 'GATEHOUSE_UPSTREAM_RESET', [String(raw?.port)])
+      codes.add(response.json<{ code: string }>().code)
+    }
+    expect([...codes]).toEqual(['GATEHOUSE_UPSTREAM_RESET'])
+  })
+})
+
+describe('an upstream that does not speak HTTP', () => {
+  it('answers 502 GATEHOUSE_UPSTREAM_BAD_RESPONSE', async () => {
+    const gatewayApp = await gatewayInFrontOf(answerGarbage)
+    const response = await gatewayApp.inject({ method: 'GET', url: '/users/1' })
+    expectProblem(response, 502, 'GATEHOUSE_UPSTREAM_BAD_RESPONSE', [String(raw?.port), 'SSH-2.0'])
+  })
+})
+
+describe('an upstream that never sends its response headers', () => {
+  it('answers 504 GATEHOUSE_UPSTREAM_TIMEOUT after timeouts.responseHeaders', async () => {
+    const gatewayApp = await gatewayInFrontOf(neverAnswer, { timeouts: { responseHeaders: 300 } })
+    const started = performance.now()
+    const response = await gatewayApp.inject({ method: 'GET', url: '/users/1' })
+    expectProblem(response, 504, 'GATEHOUSE_UPSTREAM_TIMEOUT', [String(raw?.port)])
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250)
+  })
+})
+
+describe('an upstream whose body stalls after the headers', () => {
+  it('cuts the client connection after timeouts.idle and keeps serving the next request', async () => {
+    let stalled: ServerResponse | undefined
+    upstream = await startUpstream((request, response, body) => {
+      if (request.url !== '/stall') return echoHandler(request, response, body)
+      stalled = response
+      response.writeHead(200, { 'content-type': 'text/plain', 'content-length': '20' })
+      response.write('0123456789')
+    })
+    gateway = await listeningGatewayFor(oneService([upstream.url], { timeouts: { idle: 300 } }))
+
+    const cut = await request(`${gateway.url}/users/stall`)
+    expect(cut.statusCode).toBe(200)
+    await expect(cut.body.text()).rejects.toThrow()
+    // The upstream side of the stalled exchange is released too, not left open.
+    if (stalled && !stalled.closed) await once(stalled, 'close')
+
+    const next = await request(`${gateway.url}/users/after`)
+    expect(next.statusCode).toBe(200)
+    expect(await next.body.json()).toMatchObject({ url: '/after' })
+  })
+})
+
+describe('the client connection after an upstream fault', () => {
+  it('stays open for the next request when the request had no body to drain', async () => {
+    const port = await closedPort()
+    gateway = await listeningGatewayFor(oneService([`http://127.0.0.1:${port}`]))
+    const client = new Pool(gateway.url, { connections: 1 })
+    try {
+      for (let i = 0; i < 3; i++) {
+        const answer = await client.request({ method: 'GET', path: `/users/${i}` })
+        await answer.body.text()
+        expect(answer.statusCode).toBe(502)
+        // A refused upstream is no reason to make the client reconnect (a storm of 502s would become a
+        // storm of TCP handshakes and TIME_WAIT sockets on the gateway).
+        expect(answer.headers.connection).not.toBe('close')
+      }
+    } finally {
+      await client.close()
+    }
+  })
+})
+
+describe('a service with no upstreams', () => {
+  it('answers 503 GATEHOUSE_NO_UPSTREAM', async () => {
+    app = await gatewayFor(oneService([]))
+    for (const url of ['/users', '/users/1?x=1']) {
+      const response = await app.inject({ method: 'POST', url, payload: { a: 1 } })
+      expectProblem(response, 503, 'GATEHOUSE_NO_UPSTREAM')
+    }
+  })
+})
+
+describe('a dead upstream under load', () => {
+  it(`answers ${HAMMER_CLIENTS} concurrent clients with 502 problems for ${HAMMER_MS / 1000} s and stays up`, async () => {
+    const rejections: unknown[] = []
+    const onRejection = (reason: unknown): void => { rejections.push(reason) }
+    process.on('unhandledRejection', onRejection)
+    const port = await closedPort()
+    gateway = await listeningGatewayFor(oneService([`http://127.0.0.1:${port}`]))
+    const clients = new Pool(gateway.url, { connections: HAMMER_CLIENTS })
+    const statuses = new Map<string, number>()
+    const tally = (key: string): void => { statuses.set(key, (statuses.get(key) ?? 0) + 1) }
+    try {
+      const deadline = performance.now() + HAMMER_MS
+      await Promise.all(Array.from({ length: HAMMER_CLIENTS }, async (_, client) => {
+        for (let i = 0; performance.now() < deadline; i++) {
+          const answer = await clients.request({ method: 'GET', path: `/users/${client}/${i}` })
+          const problem = await answer.body.json() as { code?: string }
+          tally(`${answer.statusCode} ${String(answer.headers['content-type'])} ${problem.code}`)
+        }
+      }))
+      // Still alive and still answering the same way.
+      const after = await request(`${gateway.url}/users/after`)
+      expectProblem({ ...after, body: await after.body.text() }, 502, 'GATEHOUSE_UPSTREAM_UNREACHABLE', [String(port)])
+    } finally {
+      await clients.close()
+      process.off('unhandledRejection', onRejection)
+    }
+    expect([...statuses.keys()]).toEqual(['502 application/problem+json; charset=utf-8 GATEHOUSE_UPSTREAM_UNREACHABLE'])
+    expect([...statuses.values()][0]).toBeGreaterThan(HAMMER_CLIENTS)
+    expect(rejections).toEqual([])
+  })
+})
