@@ -3,7 +3,10 @@
 # --- build: install everything, compile TypeScript to dist/, then drop dev dependencies ---
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+# Dependencies first, in their own layer: it is rebuilt only when the lock file changes.
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
 # One COPY per directory: `COPY a b ./` would merge the directories' contents into /app.
 COPY src ./src
 COPY plugins ./plugins
@@ -12,8 +15,8 @@ COPY bench ./bench
 COPY scripts ./scripts
 COPY bin ./bin
 COPY services.json services.schema.json ./
-# `npm ci` runs the `prepare` script, which is the tsc build into dist/.
-RUN npm ci && npm prune --omit=dev
+# The same build the `prepare` script runs on `npm install`, then drop dev dependencies.
+RUN npm run build && npm prune --omit=dev
 
 # --- runtime: production dependencies and compiled code only, owned by root, run as `node` ---
 FROM node:20-bookworm-slim AS runtime

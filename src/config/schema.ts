@@ -108,19 +108,19 @@ export const Service = Type.Object({
 export const ListenOptions = Type.Object({
   host: Type.Optional(Type.String({ minLength: 1, default: DEFAULTS.listen.host, description: 'Interface to listen on.' })),
   port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, default: DEFAULTS.listen.port, description: 'TCP port (0 picks a free one).' }))
-}, { additionalProperties: false })
+}, { additionalProperties: false, description: 'Where the gateway listens (the CLI\'s --host/--port override it).' })
 
 export const GatewayLimits = Type.Object({
   bodyBytes: Type.Optional(Type.Integer({ minimum: 0, default: DEFAULTS.limits.bodyBytes, description: 'Largest request body in bytes (413 above it), declared or chunked.' })),
   headerBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1_048_576, default: DEFAULTS.limits.headerBytes, description: 'Largest request head in bytes (431 above it).' }))
-}, { additionalProperties: false })
+}, { additionalProperties: false, description: 'Request size limits.' })
 
 export const GatewayTimeouts = Type.Object({
   requestHeaders: Type.Optional(Milliseconds('Time a client has to send its request headers', DEFAULTS.gatewayTimeouts.requestHeaders)),
   keepAlive: Type.Optional(Milliseconds('How long an idle client connection is kept open', DEFAULTS.gatewayTimeouts.keepAlive)),
   drain: Type.Optional(Milliseconds('On shutdown, how long in-flight requests may take to finish', DEFAULTS.gatewayTimeouts.drain)),
   upstream: Type.Optional(UpstreamTimeouts)
-}, { additionalProperties: false })
+}, { additionalProperties: false, description: 'Client-side timeouts, and the upstream timeouts every service inherits.' })
 
 export const LogLevel = Type.Union(
   ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
@@ -141,7 +141,7 @@ export const GatewaySection = Type.Object({
     default: DEFAULTS.adminPrefix,
     description: 'Prefix of the gateway\'s own endpoints (healthz, readyz). Must not collide with a service prefix.'
   }))
-}, { additionalProperties: false })
+}, { additionalProperties: false, description: 'Settings of the gateway itself; every key is optional.' })
 
 export const ServicesFileSchema = Type.Object({
   $schema: Type.Optional(Type.String({ description: 'Path or URL of this schema, for editor completion.' })),

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { Ajv } from 'ajv'
 import { describe, expect, it } from 'vitest'
 import { editorSchemaText } from '../../src/config/editor-schema.js'
+import { withReference } from '../../src/config/reference.js'
 import { loadConfig } from '../../src/config/load.js'
 
 const root = new URL('../../', import.meta.url)
@@ -40,5 +41,13 @@ describe('the committed services.json', () => {
     const config = await loadConfig(new URL('services.json', root).pathname, { USERS_URL: 'http://users:3001', GATEHOUSE_PORT: '9000' })
     expect(config.services[0]?.upstreams[0]?.url).toBe('http://users:3001')
     expect(config.listen.port).toBe(9000)
+  })
+})
+
+describe('the README reference', () => {
+  it('is the table the schema generates (run `npm run schema` after changing it)', async () => {
+    const readme = await readFile(new URL('README.md', root), 'utf8')
+    expect(readme).toBe(withReference(readme))
+    expect(readme).toContain('| `services[].prefix` |')
   })
 })

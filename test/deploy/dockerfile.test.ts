@@ -43,11 +43,12 @@ describe('Dockerfile stages', () => {
     for (const stage of stages) expect(stage[0]?.args).toMatch(/^node:20[-.\w]*(\s+AS\s+\w+)?$/i)
   })
 
-  it('compiles with npm ci (the prepare script) and drops dev dependencies in the build stage', () => {
+  it('installs with npm ci, builds with the README\'s build command and drops dev dependencies', () => {
     const run = argsOf(build, 'RUN').join(' && ')
     expect(run).toMatch(/\bnpm ci\b/)
+    expect(run).toMatch(/\bnpm run build\b/)
     expect(run).toMatch(/\bnpm prune --omit=dev\b/)
-    expect(run).not.toMatch(/--ignore-scripts/)
+    expect(readText('README.md')).toContain('npm run build')
   })
 
   it('copies each source directory to a directory of the same name', () => {
@@ -105,9 +106,10 @@ describe('Dockerfile runtime stage', () => {
     expect(probe.join(' ')).toContain('/_gatehouse/healthz')
   })
 
-  it('starts the gateway CLI with the config file in /app', () => {
+  it('starts the gateway CLI with the config file in /app, as the README documents', () => {
     const cmd = argsOf(runtime, 'CMD').at(-1) ?? ''
     expect(execForm(cmd)).toEqual(['node', 'bin/gatehouse.js', 'start', '--config', '/app/services.json'])
+    expect(readText('README.md')).toContain(execForm(cmd).join(' '))
   })
 
   it('ships everything the CMD and services.json load at run time', () => {

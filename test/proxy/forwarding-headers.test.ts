@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { RunningGateway } from '../../src/server.js'
-import { sendRequest } from '../helpers/client.js'
+import { sendRawHead, sendRequest } from '../helpers/client.js'
 import { gatewayFor, listeningGatewayFor, oneService } from '../helpers/gateway.js'
 import { startUpstream, type TestUpstream, type UpstreamHandler } from '../helpers/upstream.js'
 
@@ -123,16 +123,16 @@ describe('X-Forwarded-* behind a trusted proxy on a real connection', () => {
 
 describe('X-Request-Id', () => {
   let upstream: TestUpstream
+  let resetting: TestUpstream
   let app: FastifyInstance
 
   beforeEach(async () => {
     upstream = await startUpstream()
-    const closed = await startUpstream()
-    await closed.close()
+    resetting = await startUpstream((request) => request.socket.destroy())
     app = await gatewayFor({
       services: [
         { name: 'users', prefix: '/users', upstreams: [upstream.url] },
-        { name: 'gone', prefix: '/gone', upstreams: [closed.url] }
+        { name: 'flaky', prefix: '/flaky', upstreams: [resetting.url] }
       ]
     })
   })
@@ -140,6 +140,7 @@ describe('X-Request-Id', () => {
   afterEach(async () => {
     await app.close()
     await upstream.close()
+    await resetting.close()
   })
 
   it('is generated as a UUID when absent, echoed to the client and sent to the upstream', async () => {
@@ -170,8 +171,8 @@ describe('X-Request-Id', () => {
 
   it.each([
     ['a 404 for an unknown path', '/nowhere', 404],
-    ['a 400 for an unsafe path', '/users/%2e%2e/admin', 400],
-    ['a 502 for an unreachable upstream', '/gone/1', 502]
+    ['a 400 for an unsafe path', '/users/%2fadmin', 400],
+    ['a 502 for an upstream that resets the connection', '/flaky/1', 502]
   ])('is the requestId of the problem body in %s', async (_case, url, status) => {
     const response = await app.inject({ url, headers: { 'x-request-id': 'trace-7' } })
     expect(response.statusCode).toBe(status)
@@ -212,20 +213,22 @@ describe('hop-by-hop headers', () => {
   })
 
   it('sent by the client, and every header its Connection names, never reach the upstream', async () => {
-    await sendRequest(gateway.url, {
-      path: '/users/1',
-      headers: {
-        connection: 'keep-alive, upgrade, x-secret',
-        'keep-alive': 'timeout=5',
-        te: 'trailers',
-        trailer: 'x-checksum',
-        upgrade: 'h2c',
-        'proxy-authorization': 'Basic Zm9vOmJhcg==',
-        'proxy-connection': 'keep-alive',
-        'x-secret': 'only-for-the-next-hop',
-        'x-kept': 'yes'
-      }
-    })
+    // Raw bytes: Node's own client refuses to send a Trailer header without a chunked body.
+    const response = await sendRawHead(gateway.url, [
+      'GET /users/1 HTTP/1.1',
+      'Host: gatehouse.test',
+      'Connection: close, upgrade, x-secret',
+      'Keep-Alive: timeout=5',
+      'TE: trailers',
+      'Trailer: x-checksum',
+      'Upgrade: h2c',
+      'Proxy-Authorization: Basic Zm9vOmJhcg==',
+      'Proxy-Connection: keep-alive',
+      'X-Secret: only-for-the-next-hop',
+      'X-Kept: yes',
+      '', ''
+    ].join('\r\n'))
+    expect(response.statusLine).toMatch(/^HTTP\/1\.1 200 /)
     const headers = upstreamHeaders(upstream)
     for (const name of ['keep-alive', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-connection', 'x-secret']) {
       expect(headers, name).not.toHaveProperty(name)

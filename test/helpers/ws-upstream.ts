@@ -1,0 +1,49 @@
+/**
+ * A WebSocket echo upstream on a Node HTTP server (port 0) that records every handshake it accepts.
+ * Plain HTTP requests get a 426, so a gateway that forgets the upgrade is easy to tell apart.
+ */
+import { createServer, type IncomingHttpHeaders } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { WebSocketServer } from 'ws'
+
+export interface RecordedHandshake {
+  readonly url: string
+  readonly headers: IncomingHttpHeaders
+}
+
+export interface WebSocketUpstream {
+  /** http:// origin, as services.json wants it. */
+  readonly url: string
+  readonly handshakes: RecordedHandshake[]
+  /** Plain (non-upgrade) requests that reached the server. */
+  readonly plainRequests: string[]
+  close (): Promise<void>
+}
+
+export async function startWebSocketUpstream (): Promise<WebSocketUpstream> {
+  const handshakes: RecordedHandshake[] = []
+  const plainRequests: string[] = []
+  const server = createServer((request, response) => {
+    plainRequests.push(request.url ?? '')
+    response.writeHead(426, { 'content-type': 'text/plain', connection: 'close' })
+    response.end('upgrade required')
+  })
+  const wss = new WebSocketServer({ server })
+  wss.on('connection', (socket, request) => {
+    handshakes.push({ url: request.url ?? '', headers: request.headers })
+    socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    handshakes,
+    plainRequests,
+    close: async () => {
+      for (const client of wss.clients) client.terminate()
+      await new Promise<void>((resolve) => wss.close(() => resolve()))
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  }
+}

@@ -1,0 +1,86 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { FastifyInstance } from 'fastify'
+import { gatewayFor, oneService } from '../helpers/gateway.js'
+import { expectProblem } from '../helpers/problem.js'
+import { echoHandler, startUpstream, type TestUpstream, type UpstreamHandler } from '../helpers/upstream.js'
+
+let attempts = 0
+let upstream: TestUpstream | undefined
+let app: FastifyInstance | undefined
+
+/** Resets the connection of the first request that reaches it, answers every later one. */
+const resetFirstRequest: UpstreamHandler = (request, response, body) => {
+  if (attempts === 1) {
+    request.socket.resetAndDestroy()
+    return
+  }
+  echoHandler(request, response, body)
+}
+
+/** Always answers 503, as an overloaded replica would (reply-from retries these GETs 10 times by default). */
+const alwaysUnavailable: UpstreamHandler = (_request, response) => {
+  response.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '0' })
+  response.end('overloaded')
+}
+
+afterEach(async () => {
+  await app?.close()
+  await upstream?.close()
+  app = upstream = undefined
+  attempts = 0
+})
+
+async function gatewayInFrontOf (handler: UpstreamHandler, extra: Record<string, unknown> = {}): Promise<FastifyInstance> {
+  upstream = await startUpstream((request, response, body) => {
+    attempts++
+    handler(request, response, body)
+  })
+  app = await gatewayFor(oneService([upstream.url], extra))
+  return app
+}
+
+describe('retries are off by default', () => {
+  it('answers 502 after a single attempt when the upstream resets the connection', async () => {
+    const gateway = await gatewayInFrontOf(resetFirstRequest)
+    const response = await gateway.inject({ method: 'GET', url: '/users/1' })
+    expectProblem(response, 502, 'GATEHOUSE_UPSTREAM_RESET', [String(upstream?.port)])
+    expect(attempts).toBe(1)
+  })
+})
+
+describe('with "retries": true', () => {
+  it('retries a GET whose first attempt was reset, and answers 200', async () => {
+    const gateway = await gatewayInFrontOf(resetFirstRequest, { retries: true })
+    const response = await gateway.inject({ method: 'GET', url: '/users/1?page=2' })
+    expect(response.statusCode).toBe(200)
+    expect(response.json()).toMatchObject({ method: 'GET', url: '/1?page=2' })
+    expect(attempts).toBe(2)
+  })
+
+  it('never retries a POST: the body was consumed and the upstream may have acted on it', async () => {
+    const gateway = await gatewayInFrontOf(resetFirstRequest, { retries: true })
+    const response = await gateway.inject({ method: 'POST', url: '/users', payload: { name: 'ada' } })
+    expectProblem(response, 502, 'GATEHOUSE_UPSTREAM_RESET', [String(upstream?.port)])
+    expect(attempts).toBe(1)
+  })
+
+  it('gives up after the configured number of extra attempts', async () => {
+    const gateway = await gatewayInFrontOf((request) => { request.socket.resetAndDestroy() }, { retries: { attempts: 3 } })
+    const response = await gateway.inject({ method: 'GET', url: '/users/1' })
+    expectProblem(response, 502, 'GATEHOUSE_UPSTREAM_RESET', [String(upstream?.port)])
+    expect(attempts).toBe(4)
+  })
+})
+
+describe('an upstream 503 answer', () => {
+  it.each([
+    ['retries are off', {}],
+    ['"retries": true', { retries: true }]
+  ])('is passed through as 503 after exactly one attempt when %s', async (_when, extra) => {
+    const gateway = await gatewayInFrontOf(alwaysUnavailable, extra)
+    const response = await gateway.inject({ method: 'GET', url: '/users/1' })
+    expect(response.statusCode).toBe(503)
+    expect(response.body).toBe('overloaded')
+    expect(attempts).toBe(1)
+  })
+})
