@@ -11,6 +11,7 @@ import type { ResolvedService } from '../src/config/types.js'
 import { NoUpstreamError } from '../src/errors.js'
 import { sendProblem } from '../src/http/problem.js'
 import { filterResponseHeaders, forwardRequestHeaders, type ForwardingContext, type PeerTrust } from '../src/proxy/headers.js'
+import { ClientAwareDispatcher, carryClientSignal, proxyWatchingClient } from '../src/upstream/client-abort.js'
 import { createUpstreamDispatcher } from '../src/upstream/dispatcher.js'
 import { connectionErrorCode, upstreamFault } from '../src/upstream/faults.js'
 import { UpstreamPool } from '../src/upstream/pool.js'
@@ -29,7 +30,7 @@ export async function serviceProxy (scope: FastifyInstance, { service, isTrusted
     registerNoUpstreamRoutes(scope, service)
     return
   }
-  const dispatcher = createUpstreamDispatcher(service)
+  const dispatcher = new ClientAwareDispatcher(createUpstreamDispatcher(service))
   scope.addHook('onClose', async () => { await dispatcher.close() })
 
   const pool = new UpstreamPool(service.upstreams)
@@ -38,7 +39,7 @@ export async function serviceProxy (scope: FastifyInstance, { service, isTrusted
 
   function rewriteRequestHeaders (request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
     request[kUpstream] ??= single
-    return forwardRequestHeaders(request, headers, forwarding)
+    return carryClientSignal(request, forwardRequestHeaders(request, headers, forwarding))
   }
 
   function pickUpstream (request: FastifyRequest): string {
@@ -48,10 +49,13 @@ export async function serviceProxy (scope: FastifyInstance, { service, isTrusted
   }
 
   function onUpstreamError (reply: FastifyReply, { error }: { error: Error }): void {
+    // The client left and its departure aborted the upstream request: nobody to answer, nothing failed upstream.
+    if (reply.raw.destroyed) return
     const fault = upstreamFault(error)
     // @fastify/reply-from has already logged the error itself; add what it became.
     reply.request.log.warn({ upstream: reply.request[kUpstream], code: fault.code }, 'upstream request failed')
-    if (reply.request.raw.readableEnded === false) reply.header('connection', 'close')
+    // Part of the request body is still unread: the connection cannot carry another request.
+    if (!reply.request.raw.complete) reply.header('connection', 'close')
     sendProblem(reply, fault)
   }
 
@@ -66,6 +70,7 @@ export async function serviceProxy (scope: FastifyInstance, { service, isTrusted
     rewritePrefix: service.rewritePrefix,
     websocket: service.websocket,
     undici: dispatcher,
+    handler: proxyWatchingClient,
     disableRequestLogging: true,
     config: { gatehouseService: service },
     replyOptions: {

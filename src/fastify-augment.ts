@@ -1,6 +1,7 @@
 /** Gatehouse's additions to Fastify's types (declaration merging, as the @fastify plugins do). */
 import type { GatewayConfig, ResolvedService } from './config/types.js'
-import type { kBytesAtStart, kUpstream } from './symbols.js'
+import type { ServerResponse } from 'node:http'
+import type { kBytesAtStart, kClientResponse, kUpstream } from './symbols.js'
 
 export interface GatewayState {
   readonly config: GatewayConfig
@@ -19,5 +20,6 @@ declare module 'fastify' {
   interface FastifyRequest {
     [kUpstream]: string | null
     [kBytesAtStart]: number
+    [kClientResponse]: ServerResponse | null
   }
 }

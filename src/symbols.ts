@@ -1,3 +1,4 @@
 /** Private per-request and per-instance state lives under Symbols (the Fastify way), never `_fields`. */
 export const kUpstream = Symbol('gatehouse.upstream')
 export const kBytesAtStart = Symbol('gatehouse.bytesAtStart')
+export const kClientResponse = Symbol('gatehouse.clientResponse')

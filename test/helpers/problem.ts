@@ -17,8 +17,10 @@ const STACK_FRAME = /(^|\n|\\n)\s*at\s|\bat \S+ \(|\bat (file|node):|\.[cm]?[jt]
 export function expectProblem (answer: HttpAnswer, status: number, code: string, secrets: readonly string[] = []): void {
   expect(answer.statusCode).toBe(status)
   expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/)
+  const requestId = answer.headers['x-request-id']
+  expect(requestId).toMatch(/^[A-Za-z0-9._:-]{1,128}$/)
   const problem = JSON.parse(answer.body) as Record<string, unknown>
-  expect(problem).toMatchObject({ status, code, requestId: answer.headers['x-request-id'] })
+  expect(problem).toMatchObject({ type: 'about:blank', status, code, requestId })
   expectNoLeak(answer, secrets)
 }
 

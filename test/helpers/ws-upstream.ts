@@ -2,7 +2,8 @@
  * A WebSocket echo upstream on a Node HTTP server (port 0) that records every handshake it accepts.
  * Plain HTTP requests get a 426, so a gateway that forgets the upgrade is easy to tell apart.
  */
-import { createServer, type IncomingHttpHeaders } from 'node:http'
+import { once } from 'node:events'
+import { createServer, type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer } from 'ws'
 
@@ -17,6 +18,8 @@ export interface WebSocketUpstream {
   readonly handshakes: RecordedHandshake[]
   /** Plain (non-upgrade) requests that reached the server. */
   readonly plainRequests: string[]
+  /** Resolves with the next handshake the upstream accepts (call it before the client connects). */
+  nextHandshake (): Promise<RecordedHandshake>
   close (): Promise<void>
 }
 
@@ -39,6 +42,10 @@ export async function startWebSocketUpstream (): Promise<WebSocketUpstream> {
     url: `http://127.0.0.1:${port}`,
     handshakes,
     plainRequests,
+    nextHandshake: async () => {
+      const [, request] = await once(wss, 'connection') as [unknown, IncomingMessage]
+      return { url: request.url ?? '', headers: request.headers }
+    },
     close: async () => {
       for (const client of wss.clients) client.terminate()
       await new Promise<void>((resolve) => wss.close(() => resolve()))

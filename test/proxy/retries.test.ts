@@ -4,20 +4,25 @@ import { gatewayFor, oneService } from '../helpers/gateway.js'
 import { expectProblem } from '../helpers/problem.js'
 import { echoHandler, startUpstream, type TestUpstream, type UpstreamHandler } from '../helpers/upstream.js'
 
-let attempts = 0
 let upstream: TestUpstream | undefined
 let app: FastifyInstance | undefined
 
-/** Resets the connection of the first request that reaches it, answers every later one. */
-const resetFirstRequest: UpstreamHandler = (request, response, body) => {
-  if (attempts === 1) {
-    request.socket.resetAndDestroy()
-    return
+/** Resets the connection of the first `count` requests that reach it, answers every later one. */
+function resetTheFirst (count: number): UpstreamHandler {
+  let seen = 0
+  return (request, response, body) => {
+    if (++seen <= count) {
+      request.socket.resetAndDestroy()
+      return
+    }
+    echoHandler(request, response, body)
   }
-  echoHandler(request, response, body)
 }
 
-/** Always answers 503, as an overloaded replica would (reply-from retries these GETs 10 times by default). */
+/**
+ * Always answers 503, as an overloaded replica would. reply-from retries such GETs up to 10 times by
+ * default, honouring Retry-After: 0 makes a regression show up as extra attempts at once.
+ */
 const alwaysUnavailable: UpstreamHandler = (_request, response) => {
   response.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '0' })
   response.end('overloaded')
@@ -27,48 +32,49 @@ afterEach(async () => {
   await app?.close()
   await upstream?.close()
   app = upstream = undefined
-  attempts = 0
 })
 
 async function gatewayInFrontOf (handler: UpstreamHandler, extra: Record<string, unknown> = {}): Promise<FastifyInstance> {
-  upstream = await startUpstream((request, response, body) => {
-    attempts++
-    handler(request, response, body)
-  })
+  upstream = await startUpstream(handler)
   app = await gatewayFor(oneService([upstream.url], extra))
   return app
 }
 
+/** Requests that reached the upstream, one per attempt (the upstream records each before answering). */
+function attempts (): number {
+  return upstream?.requests.length ?? 0
+}
+
 describe('retries are off by default', () => {
   it('answers 502 after a single attempt when the upstream resets the connection', async () => {
-    const gateway = await gatewayInFrontOf(resetFirstRequest)
+    const gateway = await gatewayInFrontOf(resetTheFirst(1))
     const response = await gateway.inject({ method: 'GET', url: '/users/1' })
     expectProblem(response, 502, 'GATEHOUSE_UPSTREAM_RESET', [String(upstream?.port)])
-    expect(attempts).toBe(1)
+    expect(attempts()).toBe(1)
   })
 })
 
 describe('with "retries": true', () => {
   it('retries a GET whose first attempt was reset, and answers 200', async () => {
-    const gateway = await gatewayInFrontOf(resetFirstRequest, { retries: true })
+    const gateway = await gatewayInFrontOf(resetTheFirst(1), { retries: true })
     const response = await gateway.inject({ method: 'GET', url: '/users/1?page=2' })
     expect(response.statusCode).toBe(200)
     expect(response.json()).toMatchObject({ method: 'GET', url: '/1?page=2' })
-    expect(attempts).toBe(2)
+    expect(attempts()).toBe(2)
   })
 
   it('never retries a POST: the body was consumed and the upstream may have acted on it', async () => {
-    const gateway = await gatewayInFrontOf(resetFirstRequest, { retries: true })
+    const gateway = await gatewayInFrontOf(resetTheFirst(1), { retries: true })
     const response = await gateway.inject({ method: 'POST', url: '/users', payload: { name: 'ada' } })
     expectProblem(response, 502, 'GATEHOUSE_UPSTREAM_RESET', [String(upstream?.port)])
-    expect(attempts).toBe(1)
+    expect(attempts()).toBe(1)
   })
 
   it('gives up after the configured number of extra attempts', async () => {
-    const gateway = await gatewayInFrontOf((request) => { request.socket.resetAndDestroy() }, { retries: { attempts: 3 } })
+    const gateway = await gatewayInFrontOf(resetTheFirst(Infinity), { retries: { attempts: 3 } })
     const response = await gateway.inject({ method: 'GET', url: '/users/1' })
     expectProblem(response, 502, 'GATEHOUSE_UPSTREAM_RESET', [String(upstream?.port)])
-    expect(attempts).toBe(4)
+    expect(attempts()).toBe(4)
   })
 })
 
@@ -81,6 +87,6 @@ describe('an upstream 503 answer', () => {
     const response = await gateway.inject({ method: 'GET', url: '/users/1' })
     expect(response.statusCode).toBe(503)
     expect(response.body).toBe('overloaded')
-    expect(attempts).toBe(1)
+    expect(attempts()).toBe(1)
   })
 })

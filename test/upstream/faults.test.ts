@@ -98,7 +98,8 @@ describe('an upstream whose body stalls after the headers', () => {
     expect(cut.statusCode).toBe(200)
     await expect(cut.body.text()).rejects.toThrow()
     // The upstream side of the stalled exchange is released too, not left open.
-    if (stalled && !stalled.closed) await once(stalled, 'close')
+    expect(stalled).toBeDefined()
+    if (stalled && !stalled.closed) await once(stalled, 'close', { signal: AbortSignal.timeout(3_000) })
 
     const next = await request(`${gateway.url}/users/after`)
     expect(next.statusCode).toBe(200)

@@ -1,0 +1,57 @@
+/**
+ * A client that leaves before its response is complete — even before the upstream sent headers — aborts
+ * the upstream request, so it does not hold a pooled connection until a timeout (issue 2: "client aborts
+ * free the upstream request").
+ *
+ * @fastify/reply-from gives undici no abort signal, and the only per-request value it hands the dispatcher
+ * is the headers object (copied with Object.assign, which keeps symbol keys; undici reads string keys
+ * only). So the client's ServerResponse rides on the headers under a Symbol, and the dispatcher passes it
+ * to undici as the request's `signal`: undici accepts an EventEmitter that emits 'abort'. That costs one
+ * `once` listener per request, where an AbortController per request would cost microseconds.
+ */
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Dispatcher } from 'undici'
+import { kClientResponse } from '../symbols.js'
+
+const kAbortSignal = Symbol('gatehouse.abortSignal')
+
+type SignalledHeaders = IncomingHttpHeaders & { [kAbortSignal]?: ServerResponse }
+
+function emitAbortIfUnfinished (this: ServerResponse): void {
+  if (!this.writableFinished) this.emit('abort')
+}
+
+/** The proxy handler (@fastify/http-proxy's `handler` option): watch the client, then proxy as usual. */
+export function proxyWatchingClient (request: FastifyRequest, reply: FastifyReply, dest: string, options: object): FastifyReply {
+  reply.raw.once('close', emitAbortIfUnfinished)
+  request[kClientResponse] = reply.raw
+  return reply.from(dest, options)
+}
+
+/** Called from rewriteRequestHeaders: carry the client's response to the dispatcher. */
+export function carryClientSignal<T extends IncomingHttpHeaders> (request: FastifyRequest, headers: T): T {
+  (headers as SignalledHeaders)[kAbortSignal] = request[kClientResponse] ?? undefined
+  return headers
+}
+
+type RequestCallback = (error: Error | null, data?: Dispatcher.ResponseData) => void
+
+/** Wraps the service's undici Agent: requests get the client's response as their abort signal. */
+export class ClientAwareDispatcher {
+  readonly #inner: Dispatcher
+
+  constructor (inner: Dispatcher) {
+    this.#inner = inner
+  }
+
+  request (options: Dispatcher.RequestOptions & { signal?: unknown }, callback: RequestCallback): void {
+    const signal = (options.headers as SignalledHeaders | undefined)?.[kAbortSignal]
+    if (signal !== undefined) options.signal = signal
+    this.#inner.request(options as Dispatcher.RequestOptions, callback)
+  }
+
+  close (): Promise<void> {
+    return this.#inner.close()
+  }
+}
