@@ -8,7 +8,7 @@ import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { ResolvedService } from '../src/config/types.js'
-import { NoUpstreamError } from '../src/errors.js'
+import { NoUpstreamError, WebSocketDisabledError } from '../src/errors.js'
 import { sendProblem } from '../src/http/problem.js'
 import { filterResponseHeaders, forwardRequestHeaders, type ForwardingContext, type PeerTrust } from '../src/proxy/headers.js'
 import { ClientAwareDispatcher, carryClientSignal, proxyWatchingClient } from '../src/upstream/client-abort.js'
@@ -20,12 +20,17 @@ import { kUpstream } from '../src/symbols.js'
 export interface ProxyOptions {
   readonly service: ResolvedService
   readonly isTrustedPeer: PeerTrust
+  /** Another service accepts WebSockets, so upgrade requests reach every service's routes. */
+  readonly upgradesReachRoutes: boolean
 }
 
 // Only requests without a body can be sent again: a streamed body is consumed by the first attempt.
 const RETRYABLE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS'])
 
-export async function serviceProxy (scope: FastifyInstance, { service, isTrustedPeer }: ProxyOptions): Promise<void> {
+export async function serviceProxy (scope: FastifyInstance, { service, isTrustedPeer, upgradesReachRoutes }: ProxyOptions): Promise<void> {
+  // @fastify/http-proxy's shared 'upgrade' listener routes every upgrade; a service without WebSockets
+  // would hijack the socket and never answer (and the socket would then block shutdown).
+  if (upgradesReachRoutes && !service.websocket) scope.addHook('onRequest', refuseUpgrade)
   if (service.upstreams.length === 0) {
     registerNoUpstreamRoutes(scope, service)
     return
@@ -92,9 +97,20 @@ const WEBSOCKET_OWN_HEADERS = ['host', 'upgrade', 'connection', 'sec-websocket-k
   'sec-websocket-extensions', 'sec-websocket-protocol', 'content-length']
 
 function forwardWebSocketHeaders (request: FastifyRequest, forwarding: ForwardingContext): IncomingHttpHeaders {
-  const headers: IncomingHttpHeaders = { ...request.headers }
+  // Forward first, while `connection` is still there to name the client's hop-by-hop headers.
+  const headers = forwardRequestHeaders(request, { ...request.headers }, forwarding)
   for (const name of WEBSOCKET_OWN_HEADERS) delete headers[name]
-  return forwardRequestHeaders(request, headers, forwarding)
+  return headers
+}
+
+function refuseUpgrade (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void {
+  // Node sets `upgrade` on requests it hands to an 'upgrade' listener.
+  if ((request.raw as { upgrade?: boolean }).upgrade === true) {
+    reply.header('connection', 'close')
+    done(new WebSocketDisabledError())
+    return
+  }
+  done()
 }
 
 /** A service with no replicas configured answers 503 instead of disappearing from the routing table. */

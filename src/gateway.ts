@@ -51,8 +51,9 @@ export function buildGateway (config: GatewayConfig, options: GatewayOptions = {
   app.register(security)
   app.register(adminEndpoints, { prefix: config.adminPrefix })
   const isTrustedPeer = peerTrust(config.trustedProxies)
+  const upgradesReachRoutes = config.services.some((service) => service.websocket)
   for (const service of config.services) {
-    app.register(serviceScope, { prefix: service.prefix, service, isTrustedPeer })
+    app.register(serviceScope, { prefix: service.prefix, service, isTrustedPeer, upgradesReachRoutes })
   }
   return app
 }

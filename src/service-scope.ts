@@ -13,14 +13,15 @@ import { serviceProxy } from '../plugins/proxy.js'
 export interface ServiceScopeOptions {
   readonly service: ResolvedService
   readonly isTrustedPeer: PeerTrust
+  readonly upgradesReachRoutes: boolean
 }
 
-export async function serviceScope (scope: FastifyInstance, { service, isTrustedPeer }: ServiceScopeOptions): Promise<void> {
+export async function serviceScope (scope: FastifyInstance, { service, isTrustedPeer, upgradesReachRoutes }: ServiceScopeOptions): Promise<void> {
   await scope.register(bodyLimit, { limit: service.bodyLimit })
   for (const path of service.plugins) {
     await scope.register(await loadServicePlugin(service, path))
   }
-  await scope.register(serviceProxy, { service, isTrustedPeer })
+  await scope.register(serviceProxy, { service, isTrustedPeer, upgradesReachRoutes })
 }
 
 async function loadServicePlugin (service: ResolvedService, path: string): Promise<FastifyPluginAsync | FastifyPluginCallback> {

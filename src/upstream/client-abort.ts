@@ -26,7 +26,9 @@ function emitAbortIfUnfinished (this: ServerResponse): void {
 export function proxyWatchingClient (request: FastifyRequest, reply: FastifyReply, dest: string, options: object): FastifyReply {
   reply.raw.once('close', emitAbortIfUnfinished)
   request[kClientResponse] = reply.raw
-  return reply.from(dest, options)
+  // http-proxy hands '' for the bare prefix with a query (/users?x=1); reply.from('') would fall back to
+  // the client's URL and keep the prefix.
+  return reply.from(dest === '' ? '/' : dest, options)
 }
 
 /** Called from rewriteRequestHeaders: carry the client's response to the dispatcher. */
