@@ -32,7 +32,7 @@ export async function serviceProxy (scope: FastifyInstance, { service, isTrusted
   // would hijack the socket and never answer (and the socket would then block shutdown).
   if (upgradesReachRoutes && !service.websocket) scope.addHook('onRequest', refuseUpgrade)
   if (service.upstreams.length === 0) {
-    registerNoUpstreamRoutes(scope, service)
+    registerNoUpstreamRoutes(scope)
     return
   }
   const dispatcher = new ClientAwareDispatcher(createUpstreamDispatcher(service))
@@ -77,7 +77,6 @@ export async function serviceProxy (scope: FastifyInstance, { service, isTrusted
     undici: dispatcher,
     handler: proxyWatchingClient,
     disableRequestLogging: true,
-    config: { gatehouseService: service },
     replyOptions: {
       rewriteRequestHeaders,
       rewriteHeaders: filterResponseHeaders,
@@ -97,8 +96,8 @@ const WEBSOCKET_OWN_HEADERS = ['host', 'upgrade', 'connection', 'sec-websocket-k
   'sec-websocket-extensions', 'sec-websocket-protocol', 'content-length']
 
 function forwardWebSocketHeaders (request: FastifyRequest, forwarding: ForwardingContext): IncomingHttpHeaders {
-  // Forward first, while `connection` is still there to name the client's hop-by-hop headers.
-  const headers = forwardRequestHeaders(request, { ...request.headers }, forwarding)
+  // Forwarding reads `connection` to drop the client's hop-by-hop headers; then drop what ws sets itself.
+  const headers = forwardRequestHeaders(request, request.headers, forwarding)
   for (const name of WEBSOCKET_OWN_HEADERS) delete headers[name]
   return headers
 }
@@ -114,9 +113,8 @@ function refuseUpgrade (request: FastifyRequest, reply: FastifyReply, done: (err
 }
 
 /** A service with no replicas configured answers 503 instead of disappearing from the routing table. */
-function registerNoUpstreamRoutes (scope: FastifyInstance, service: ResolvedService): void {
-  const config = { gatehouseService: service }
+function registerNoUpstreamRoutes (scope: FastifyInstance): void {
   const answer = (_request: FastifyRequest, reply: FastifyReply): FastifyReply => sendProblem(reply, new NoUpstreamError())
-  scope.all('/', { config }, answer)
-  scope.all('/*', { config }, answer)
+  scope.all('/', answer)
+  scope.all('/*', answer)
 }

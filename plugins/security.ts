@@ -6,6 +6,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BadPathError, ShuttingDownError } from '../src/errors.js'
 import { isUnsafePath } from '../src/http/path-guard.js'
+import { kService } from '../src/symbols.js'
 
 async function security (app: FastifyInstance): Promise<void> {
   app.addHook('onRequest', guardRequest)
@@ -17,7 +18,7 @@ function guardRequest (this: FastifyInstance, request: FastifyRequest, reply: Fa
     return
   }
   // Admin endpoints keep answering while draining: readyz must be able to say 503, healthz that we live.
-  if (this.gatehouse.draining && request.routeOptions.config.gatehouseService !== undefined) {
+  if (this.gatehouse.draining && request[kService] !== undefined) {
     reply.header('connection', 'close')
     done(new ShuttingDownError())
     return

@@ -1,7 +1,7 @@
 /** Gatehouse's additions to Fastify's types (declaration merging, as the @fastify plugins do). */
 import type { GatewayConfig, ResolvedService } from './config/types.js'
 import type { ServerResponse } from 'node:http'
-import type { kBytesAtStart, kClientResponse, kUpstream } from './symbols.js'
+import type { kBytesAtStart, kClientResponse, kService, kUpstream } from './symbols.js'
 
 export interface GatewayState {
   readonly config: GatewayConfig
@@ -13,11 +13,12 @@ declare module 'fastify' {
   interface FastifyInstance {
     gatehouse: GatewayState
   }
-  interface FastifyContextConfig {
-    /** The service a route belongs to; the access log and policies read it from the route config. */
-    gatehouseService?: ResolvedService
-  }
   interface FastifyRequest {
+    /**
+     * The service whose scope routed this request (undefined outside any service: 404s, admin routes).
+     * A getter on the scope's Request prototype: no per-request work (see src/service-scope.ts).
+     */
+    [kService]?: ResolvedService
     [kUpstream]: string | null
     [kBytesAtStart]: number
     [kClientResponse]: ServerResponse | null

@@ -13,6 +13,7 @@ import { AccessLogController } from './http/access-log.js'
 import { answerClientError } from './http/client-error.js'
 import { handleFrameworkError, installErrorHandling } from './http/error-handler.js'
 import { requestIdFor } from './http/request-id.js'
+import { loggerOptions } from './logging.js'
 import type { PeerTrust } from './proxy/headers.js'
 import { serviceScope } from './service-scope.js'
 import observability from '../plugins/observability.js'
@@ -21,7 +22,7 @@ import { adminEndpoints } from '../plugins/admin.js'
 import './fastify-augment.js'
 
 export interface GatewayOptions {
-  /** Logger options (default: JSON at the config's log level); `false` turns logging off. */
+  /** Logger options (default: JSON to stdout at the config's log level, pretty in a terminal); `false` turns logging off. */
   readonly logger?: FastifyServerOptions['logger']
   /** A ready pino-compatible logger to use instead. */
   readonly loggerInstance?: FastifyBaseLogger
@@ -31,7 +32,7 @@ export function buildGateway (config: GatewayConfig, options: GatewayOptions = {
   const app = Fastify({
     ...(options.loggerInstance
       ? { loggerInstance: options.loggerInstance }
-      : { logger: options.logger ?? { level: config.logLevel } }),
+      : { logger: options.logger ?? loggerOptions(config.logLevel) }),
     logController: new AccessLogController(),
     trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
     bodyLimit: config.limits.bodyBytes,

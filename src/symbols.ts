@@ -1,4 +1,5 @@
 /** Private per-request and per-instance state lives under Symbols (the Fastify way), never `_fields`. */
+export const kService = Symbol('gatehouse.service')
 export const kUpstream = Symbol('gatehouse.upstream')
 export const kBytesAtStart = Symbol('gatehouse.bytesAtStart')
 export const kClientResponse = Symbol('gatehouse.clientResponse')

@@ -5,7 +5,7 @@
  */
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
 import { REQUEST_ID_HEADER } from './request-id.js'
-import { kBytesAtStart, kUpstream } from '../symbols.js'
+import { kBytesAtStart, kService, kUpstream } from '../symbols.js'
 
 export class AccessLogController extends LogController {
   override incomingRequest (request: FastifyRequest, reply: FastifyReply): void {
@@ -20,7 +20,7 @@ export class AccessLogController extends LogController {
     const entry = {
       method: request.method,
       path: queryAt === -1 ? url : url.slice(0, queryAt),
-      service: request.routeOptions.config.gatehouseService?.name ?? null,
+      service: request[kService]?.name ?? null,
       upstream: request[kUpstream],
       status: reply.statusCode,
       durationMs: Math.round(reply.elapsedTime * 100) / 100,

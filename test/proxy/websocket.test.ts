@@ -150,7 +150,6 @@ describe('WebSocket upgrades to a service without "websocket"', () => {
     const handshakesBefore = upstream.handshakes.length
     try {
       const outcome = await connectWebSocket(`${gateway.url.replace(/^http/, 'ws')}/users/live`)
-      // Today: "Opening handshake has timed out" — the socket is hijacked and never answered.
       expect(outcome.opened ? undefined : outcome.error).toBeUndefined()
       expect(outcome).toMatchObject({ opened: false, status: expect.any(Number) })
       if (!outcome.opened) expect(outcome.status).toBeGreaterThanOrEqual(400)
