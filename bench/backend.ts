@@ -1,4 +1,4 @@
-/** The origin server: bare Fastify with two precomputed JSON bodies. Announces its URL on stdout. */
+/** The origin server: bare Fastify with two precomputed JSON bodies. Announces its URL on stderr. */
 import Fastify from 'fastify'
 import { announceUrl } from './child-protocol.js'
 

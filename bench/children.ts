@@ -1,9 +1,13 @@
-/** Spawning the bench's child servers, waiting for their URL handshake, and stopping them. */
+/**
+ * Spawning the bench's child servers, waiting for their URL handshake (on stderr), and stopping them.
+ * A child's stdout goes to /dev/null: the log lines are still formatted and written, but nobody reads them.
+ */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
+import { parseUrlLine } from './child-protocol.js'
 
 const READY_TIMEOUT_MS = 20_000
 const STOP_GRACE_MS = 3_000
@@ -14,9 +18,6 @@ export interface ChildSpec {
   /** Compiled file next to this one, e.g. 'backend.js'. */
   readonly script: string
   readonly env?: Readonly<Record<string, string>>
-  /** Where the handshake line appears; the gateway's stdout is discarded. */
-  readonly announcesOn: 'stdout' | 'stderr'
-  readonly parseLine: (line: string) => string | undefined
 }
 
 export interface BenchChild {
@@ -32,12 +33,13 @@ export interface BenchChild {
 export async function startChild (spec: ChildSpec, register: (child: ChildProcess) => void): Promise<BenchChild> {
   const child = spawn(process.execPath, [fileURLToPath(new URL(spec.script, import.meta.url))], {
     env: { ...process.env, ...spec.env },
-    stdio: ['ignore', spec.announcesOn === 'stdout' ? 'pipe' : 'ignore', 'pipe']
+    stdio: ['ignore', 'ignore', 'pipe']
   })
   register(child)
   if (child.pid === undefined) throw new Error(`${spec.name}: could not spawn ${spec.script}`)
-  const stderrTail = keepTail(readLines(child.stderr))
-  const url = await awaitHandshake(spec, child, stderrTail)
+  const stderr = readLines(child.stderr)
+  const stderrTail = keepTail(stderr)
+  const url = await awaitHandshake(spec, child, stderr, stderrTail)
   return { name: spec.name, pid: child.pid, url, process: child, stderrTail }
 }
 
@@ -56,15 +58,14 @@ function keepTail (lines: ReturnType<typeof createInterface>): string[] {
   return tail
 }
 
-function awaitHandshake (spec: ChildSpec, child: ChildProcess, stderrTail: string[]): Promise<string> {
-  const lines = readLines(spec.announcesOn === 'stdout' ? child.stdout : child.stderr)
+function awaitHandshake (spec: ChildSpec, child: ChildProcess, lines: ReturnType<typeof createInterface>, stderrTail: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const fail = (reason: string): void => {
       cleanup()
       reject(new Error(`${spec.name} did not start: ${reason}\n${stderrTail.join('\n')}`))
     }
     const onLine = (line: string): void => {
-      const url = spec.parseLine(line)
+      const url = parseUrlLine(line)
       if (url === undefined) return
       cleanup()
       resolve(url)

@@ -1,11 +1,12 @@
 /**
- * Gatehouse as a bench child, with the same logger as `gatehouse start` (JSON to stdout at the configured
- * level). The runner discards stdout, but lines are still formatted and written: that is the honest cost
- * of access logging. So the URL is announced on stderr.
+ * Gatehouse as a bench child, with the same logger as `gatehouse start` (JSON to stdout at the level in
+ * GATEHOUSE_LOG_LEVEL: info writes one access-log line per request, warn writes none). The runner discards
+ * stdout, but lines are still formatted and written: that is the honest cost of access logging. The URL
+ * is announced on stderr.
  */
 import { parseConfig } from '../src/config/load.js'
 import { shutdownSignal, startGateway } from '../src/server.js'
-import { announceGatehouseUrl, requireBackendUrl } from './child-protocol.js'
+import { announceUrl, requireBackendUrl } from './child-protocol.js'
 
 const config = await parseConfig({
   gateway: {
@@ -16,6 +17,6 @@ const config = await parseConfig({
 })
 
 const running = await startGateway(config)
-announceGatehouseUrl(running.url)
+announceUrl(running.url)
 await shutdownSignal()
 await running.close()

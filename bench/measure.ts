@@ -1,9 +1,10 @@
-/** One load round against one target: autocannon in this process, CPU and RSS of the target's process. */
-import autocannon from 'autocannon'
+/** One load round against one target: the load generator on its URL, CPU and RSS of the target's process. */
 import type { BenchChild } from './children.js'
+import type { LoadGenerator } from './load-generator.js'
 import { cpuTicks, rssBytes } from './proc-stats.js'
 
-export const TARGET_NAMES = ['direct', 'baseline', 'gatehouse'] as const
+/** The order targets are loaded in, within each round and body. */
+export const TARGET_NAMES = ['direct', 'baseline', 'baseline+log', 'gatehouse', 'gatehouse-quiet'] as const
 export const BODY_NAMES = ['small', 'large'] as const
 
 export type TargetName = typeof TARGET_NAMES[number]
@@ -18,6 +19,7 @@ export interface Target {
 }
 
 export interface LoadOptions {
+  readonly generator: LoadGenerator
   readonly connections: number
   readonly durationSeconds: number
   readonly clockTicksPerSecond: number
@@ -41,23 +43,23 @@ export function urlFor (target: Target, body: BodyName): string {
 
 /** Load without recording: JIT, connection pools and caches settle before the measured rounds. */
 export async function warmUp (target: Target, body: BodyName, options: LoadOptions): Promise<void> {
-  await autocannon({ url: urlFor(target, body), connections: options.connections, duration: options.durationSeconds })
+  await options.generator.run({ url: urlFor(target, body), connections: options.connections, durationSeconds: options.durationSeconds })
 }
 
 export async function measureRound (target: Target, body: BodyName, options: LoadOptions): Promise<RoundSample> {
   const ticksBefore = cpuTicks(target.child.pid)
-  const result = await autocannon({
+  const result = await options.generator.run({
     url: urlFor(target, body),
     connections: options.connections,
-    duration: options.durationSeconds
+    durationSeconds: options.durationSeconds
   })
   const ticksSpent = cpuTicks(target.child.pid) - ticksBefore
-  const requests = result.requests.total
+  const { requests } = result
   return {
     requests,
-    requestsPerSecond: result.duration > 0 ? requests / result.duration : 0,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
+    requestsPerSecond: result.requestsPerSecond,
+    p50Ms: result.p50Ms,
+    p99Ms: result.p99Ms,
     cpuMicrosPerRequest: requests > 0 ? (ticksSpent / options.clockTicksPerSecond) * 1e6 / requests : 0,
     rssBytes: rssBytes(target.child.pid),
     non2xx: result.non2xx,

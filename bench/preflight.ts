@@ -17,7 +17,7 @@ export async function checkTargets (direct: Target, proxies: readonly Target[]):
 
 async function fetchBody (target: Target, body: BodyName): Promise<string> {
   const url = urlFor(target, body)
-  // autocannon sends no Accept-Encoding, so neither do we: the check sees what the load sees.
+  // wrk and autocannon send no Accept-Encoding, so neither do we: the check sees what the load sees.
   const response = await fetch(url, { headers: { 'accept-encoding': 'identity' } })
   const text = await response.text()
   if (response.status !== 200) {

@@ -31,14 +31,36 @@ export interface BenchEnvironment {
   readonly durationSeconds: number
   readonly rounds: number
   readonly warmupSeconds: number
-  readonly gatehouseLogLevel: string
+  /** The report header's line for the load generator (name, version, command). */
+  readonly loadGenerator: string
 }
+
+/** What each target is, for the report's legend. */
+export const TARGET_DESCRIPTIONS: Readonly<Record<TargetName, string>> = {
+  direct: 'the backend itself, no proxy (bare Fastify, logger off)',
+  baseline: 'minimal Fastify + @fastify/http-proxy, defaults, logger off',
+  'baseline+log': 'the same with `logger: true`: Fastify\'s default request log, 2 JSON lines per request, written synchronously to stdout',
+  gatehouse: 'Gatehouse, log level info: 1 access-log line per request through an asynchronous pino destination to stdout',
+  'gatehouse-quiet': 'Gatehouse, log level warn: no access log'
+}
+
+/** The ratios table: each row divides the first target's numbers by the second's. */
+const COMPARISONS: ReadonlyArray<readonly [TargetName, TargetName]> = [
+  ['gatehouse', 'baseline'],
+  ['gatehouse-quiet', 'baseline'],
+  ['gatehouse', 'baseline+log'],
+  ['gatehouse', 'direct']
+]
 
 const MB = 1024 * 1024
 
+/** A record with one entry per target name (TypeScript cannot type Object.fromEntries that precisely). */
+function perTarget<T> (make: (target: TargetName) => T): Record<TargetName, T> {
+  return Object.fromEntries(TARGET_NAMES.map((target) => [target, make(target)])) as Record<TargetName, T>
+}
+
 export function emptySampleTable (): SampleTable {
-  const row = (): Record<TargetName, RoundSample[]> => ({ direct: [], baseline: [], gatehouse: [] })
-  return { small: row(), large: row() }
+  return { small: perTarget(() => []), large: perTarget(() => []) }
 }
 
 export function median (values: readonly number[]): number {
@@ -68,11 +90,7 @@ export function summarizeCell (samples: readonly RoundSample[]): CellSummary {
 }
 
 export function summarize (samples: SampleTable): SummaryTable {
-  const row = (body: BodyName): Record<TargetName, CellSummary> => ({
-    direct: summarizeCell(samples[body].direct),
-    baseline: summarizeCell(samples[body].baseline),
-    gatehouse: summarizeCell(samples[body].gatehouse)
-  })
+  const row = (body: BodyName): Record<TargetName, CellSummary> => perTarget((target) => summarizeCell(samples[body][target]))
   return { small: row('small'), large: row('large') }
 }
 
@@ -99,9 +117,10 @@ export function renderReport (environment: BenchEnvironment, summaries: SummaryT
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...BODY_NAMES.flatMap((body) => TARGET_NAMES.map((target) => renderRow(body, target, summaries[body][target]))),
     '',
-    '| body | req/s gatehouse/baseline | req/s gatehouse/direct | p99 gatehouse/baseline | p99 gatehouse/direct | CPU/req gatehouse/baseline | CPU/req gatehouse/direct |',
-    '|---|---:|---:|---:|---:|---:|---:|',
-    ...BODY_NAMES.map((body) => renderRatioRow(body, summaries[body])),
+    '| body | ratio | req/s | p99 | CPU µs/req |',
+    '|---|---|---:|---:|---:|',
+    ...BODY_NAMES.flatMap((body) => COMPARISONS.map(([numerator, denominator]) =>
+      renderRatioRow(body, summaries[body][numerator], summaries[body][denominator], `${numerator} / ${denominator}`))),
     ''
   ].join('\n')
 }
@@ -117,11 +136,14 @@ function renderEnvironment (environment: BenchEnvironment): string[] {
     `- date: ${e.date}`,
     `- node ${e.nodeVersion}, ${e.platform}, CPU: ${e.cpuModel} × ${e.cpuCount}, ` +
       `load average at start: ${e.loadAverage.map((load) => load.toFixed(2)).join(' ')}`,
-    `- autocannon in the runner process: ${e.connections} connections, ${e.durationSeconds} s × ${e.rounds} rounds ` +
-      `(targets interleaved per round), ${e.warmupSeconds} s warm-up per target and body`,
-    `- gatehouse log level: ${e.gatehouseLogLevel} (stdout discarded; log lines are still formatted and written)`,
-    '- req/s: min–max over rounds; p50/p99 (autocannon, 1 ms resolution) and CPU: median of rounds; RSS: peak of rounds',
-    '- CPU µs/req: user+system time of the serving process only (direct = the backend; for the proxies the backend\'s CPU is not included)'
+    `- load generator: ${e.loadGenerator}`,
+    `- ${e.connections} connections, ${e.durationSeconds} s × ${e.rounds} round${e.rounds === 1 ? '' : 's'} (targets interleaved per round and body), ` +
+      `${e.warmupSeconds} s warm-up per target and body`,
+    '- req/s: median (min–max) over rounds; p50/p99 and CPU: median of rounds; RSS: peak of rounds',
+    '- CPU µs/req: user+system time of the serving process only (direct = the backend; for the proxies the backend\'s CPU is not included)',
+    '- every child\'s stdout goes to /dev/null: log lines are still formatted and written, nobody reads them',
+    '- targets:',
+    ...TARGET_NAMES.map((target) => `  - ${target}: ${TARGET_DESCRIPTIONS[target]}`)
   ]
 }
 
@@ -131,20 +153,18 @@ function renderRow (body: BodyName, target: TargetName, cell: CellSummary): stri
     `${fixed(cell.peakRssBytes / MB, 1)} | ${cell.requests} | ${cell.non2xx} | ${cell.errors + cell.timeouts} |`
 }
 
-function renderRatioRow (body: BodyName, row: Record<TargetName, CellSummary>): string {
-  const { direct, baseline, gatehouse } = row
-  return `| ${body} | ${ratio(gatehouse.rpsMedian, baseline.rpsMedian)} | ${ratio(gatehouse.rpsMedian, direct.rpsMedian)} | ` +
-    `${ratio(gatehouse.p99Ms, baseline.p99Ms)} | ${ratio(gatehouse.p99Ms, direct.p99Ms)} | ` +
-    `${ratio(gatehouse.cpuMicrosPerRequest, baseline.cpuMicrosPerRequest)} | ${ratio(gatehouse.cpuMicrosPerRequest, direct.cpuMicrosPerRequest)} |`
+function renderRatioRow (body: BodyName, numerator: CellSummary, denominator: CellSummary, label: string): string {
+  return `| ${body} | ${label} | ${ratio(numerator.rpsMedian, denominator.rpsMedian)} | ` +
+    `${ratio(numerator.p99Ms, denominator.p99Ms)} | ${ratio(numerator.cpuMicrosPerRequest, denominator.cpuMicrosPerRequest)} |`
 }
 
 function fixed (value: number, digits: number): string {
   return Number.isFinite(value) ? value.toFixed(digits) : 'n/a'
 }
 
-/** autocannon records whole milliseconds; only a median of an even number of rounds has a fraction. */
+/** wrk reports latencies to 10 µs, autocannon to whole milliseconds. */
 function milliseconds (value: number): string {
-  return Number.isInteger(value) ? String(value) : fixed(value, 1)
+  return Number.isInteger(value) ? String(value) : fixed(value, 2)
 }
 
 function ratio (numerator: number, denominator: number): string {

@@ -1,7 +1,8 @@
 /**
- * `npm run bench`: backend, baseline (Fastify + @fastify/http-proxy) and Gatehouse as child processes,
- * loaded in interleaved rounds by autocannon; prints a markdown report and writes bench/results/latest.md.
- * Exits 1 when any request failed: a fast error is not a fast proxy.
+ * `npm run bench`: the backend, a minimal Fastify + @fastify/http-proxy (logger off, and with Fastify's
+ * default request log) and Gatehouse (access log on, and off) as child processes, loaded in interleaved
+ * rounds by wrk (or autocannon when wrk is not on PATH); prints a markdown report and writes
+ * bench/results/latest.md. Exits 1 when any request failed: a fast error is not a fast proxy.
  */
 import type { ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -10,7 +11,7 @@ import { cpus, loadavg, platform, release } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { hasExited, killNow, startChild, stopChild, type BenchChild } from './children.js'
-import { parseGatehouseUrlLine, parseUrlLine } from './child-protocol.js'
+import { chooseLoadGenerator, type LoadGenerator } from './load-generator.js'
 import { BODY_NAMES, measureRound, warmUp, type LoadOptions, type Target } from './measure.js'
 import { checkTargets } from './preflight.js'
 import { clockTicksPerSecond } from './proc-stats.js'
@@ -18,27 +19,32 @@ import { emptySampleTable, findFaults, renderReport, summarize, type BenchEnviro
 import { readSettings, type BenchSettings } from './settings.js'
 
 const EXIT_INTERRUPTED = 130
-const children: ChildProcess[] = []
+/** Every process this runner started (servers and load generator runs) that may still be running. */
+const children = new Set<ChildProcess>()
+let interrupted = false
 
 const progress = (message: string): void => { process.stderr.write(`${message}\n`) }
 const withoutTrailingSlash = (url: string): string => url.replace(/\/+$/, '')
 
-async function startTargets (settings: BenchSettings): Promise<Target[]> {
-  const register = (child: ChildProcess): void => { children.push(child) }
-  const backend = await startChild({ name: 'backend', script: 'backend.js', announcesOn: 'stdout', parseLine: parseUrlLine }, register)
+function track (child: ChildProcess): void {
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+}
+
+/** Starts every server; the result is in TARGET_NAMES order, direct first. */
+async function startTargets (): Promise<Target[]> {
+  const backend = await startChild({ name: 'backend', script: 'backend.js' }, track)
   const env = { BACKEND_URL: withoutTrailingSlash(backend.url) }
-  const baseline = await startChild({ name: 'baseline', script: 'baseline.js', env, announcesOn: 'stdout', parseLine: parseUrlLine }, register)
-  const gatehouse = await startChild({
-    name: 'gatehouse',
-    script: 'gateway.js',
-    env: { ...env, GATEHOUSE_LOG_LEVEL: settings.gatehouseLogLevel },
-    announcesOn: 'stderr',
-    parseLine: parseGatehouseUrlLine
-  }, register)
+  const proxy = async (name: Exclude<Target['name'], 'direct'>, script: string, extra: Record<string, string>): Promise<Target> => {
+    const child = await startChild({ name, script, env: { ...env, ...extra } }, track)
+    return { name, child, baseUrl: `${withoutTrailingSlash(child.url)}/api` }
+  }
   return [
     { name: 'direct', child: backend, baseUrl: withoutTrailingSlash(backend.url) },
-    { name: 'baseline', child: baseline, baseUrl: `${withoutTrailingSlash(baseline.url)}/api` },
-    { name: 'gatehouse', child: gatehouse, baseUrl: `${withoutTrailingSlash(gatehouse.url)}/api` }
+    await proxy('baseline', 'baseline.js', { BASELINE_LOGGER: '0' }),
+    await proxy('baseline+log', 'baseline.js', { BASELINE_LOGGER: '1' }),
+    await proxy('gatehouse', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'info' }),
+    await proxy('gatehouse-quiet', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn' })
   ]
 }
 
@@ -56,23 +62,29 @@ async function warmUpAll (targets: readonly Target[], options: LoadOptions): Pro
   }
 }
 
+function rotated<T> (items: readonly T[], by: number): T[] {
+  const shift = by % items.length
+  return [...items.slice(shift), ...items.slice(0, shift)]
+}
+
 async function runRounds (targets: readonly Target[], rounds: number, options: LoadOptions): Promise<SampleTable> {
   const samples = emptySampleTable()
   for (let round = 1; round <= rounds; round++) {
     for (const body of BODY_NAMES) {
-      for (const target of targets) {
+      // Rotate the order each round so no target always runs right after the same neighbour.
+      for (const target of rotated(targets, round - 1)) {
         assertAlive(target.child)
         const sample = await measureRound(target, body, options)
         samples[body][target.name].push(sample)
         progress(`round ${round}/${rounds} ${body} ${target.name}: ${sample.requestsPerSecond.toFixed(0)} req/s, ` +
-          `p99 ${sample.p99Ms} ms, ${sample.cpuMicrosPerRequest.toFixed(1)} µs CPU/req`)
+          `p99 ${sample.p99Ms.toFixed(2)} ms, ${sample.cpuMicrosPerRequest.toFixed(1)} µs CPU/req`)
       }
     }
   }
   return samples
 }
 
-function describeEnvironment (settings: BenchSettings): BenchEnvironment {
+function describeEnvironment (settings: BenchSettings, generator: LoadGenerator): BenchEnvironment {
   return {
     date: new Date().toISOString(),
     nodeVersion: process.version,
@@ -84,7 +96,7 @@ function describeEnvironment (settings: BenchSettings): BenchEnvironment {
     durationSeconds: settings.durationSeconds,
     rounds: settings.rounds,
     warmupSeconds: settings.warmupSeconds,
-    gatehouseLogLevel: settings.gatehouseLogLevel
+    loadGenerator: generator.description
   }
 }
 
@@ -115,12 +127,16 @@ function shoutFaults (faults: readonly string[]): void {
 }
 
 async function bench (settings: BenchSettings): Promise<number> {
-  const environment = describeEnvironment(settings)
-  const targets = await startTargets(settings)
+  const generator = await chooseLoadGenerator(settings.loadGenerator, track)
+  // Load average before our own children start: what else was running on the machine.
+  const environment = describeEnvironment(settings, generator)
+  progress(`load generator: ${generator.description}`)
+  progress(`load average: ${environment.loadAverage.map((load) => load.toFixed(2)).join(' ')}`)
+  const targets = await startTargets()
   const [direct, ...proxies] = targets
   if (direct === undefined) throw new Error('no direct target')
   await checkTargets(direct, proxies)
-  const load = { connections: settings.connections, clockTicksPerSecond: clockTicksPerSecond() }
+  const load = { generator, connections: settings.connections, clockTicksPerSecond: clockTicksPerSecond() }
   progress(`warming up (${settings.warmupSeconds} s per target and body)`)
   await warmUpAll(targets, { ...load, durationSeconds: settings.warmupSeconds })
   const samples = await runRounds(targets, settings.rounds, { ...load, durationSeconds: settings.durationSeconds })
@@ -135,11 +151,12 @@ async function bench (settings: BenchSettings): Promise<number> {
 }
 
 async function stopAll (): Promise<void> {
-  await Promise.all(children.map(stopChild))
+  await Promise.all([...children].map(stopChild))
 }
 
 function installCleanup (): void {
   const interrupt = (): void => {
+    interrupted = true
     progress('interrupted: stopping the child servers')
     stopAll().finally(() => process.exit(EXIT_INTERRUPTED))
   }
@@ -153,6 +170,8 @@ async function main (): Promise<void> {
   try {
     process.exitCode = await bench(readSettings())
   } catch (error) {
+    // On interrupt the stopped children make the run fail; that is not news.
+    if (interrupted) return
     process.stderr.write(`\nBENCH FAILED: ${error instanceof Error ? error.message : String(error)}\n`)
     process.exitCode = 1
   } finally {

@@ -38,7 +38,6 @@ export function buildGateway (config: GatewayConfig, options: GatewayOptions = {
     bodyLimit: config.limits.bodyBytes,
     requestIdHeader: false,
     genReqId: requestIdFor,
-    keepAliveTimeout: config.timeouts.keepAlive,
     forceCloseConnections: 'idle',
     return503OnClosing: false,
     clientErrorHandler: answerClientError,
