@@ -31,6 +31,9 @@ type HeaderBag = Record<string, string | string[] | number | undefined>
 /** Header names listed in a `Connection` header (RFC 9110 §7.6.1), or null when there is none. */
 function namedInConnection (connection: unknown): Set<string> | null {
   if (typeof connection !== 'string') return null
+  // The usual values name no other header: skip building a set on every keep-alive response.
+  const lower = connection.toLowerCase()
+  if (lower === 'keep-alive' || lower === 'close') return null
   return new Set(connection.split(',').map((name) => name.trim().toLowerCase()))
 }
 
