@@ -4,7 +4,8 @@
  * HTTP, a request that is never answered.
  */
 import { once } from 'node:events'
-import { createServer, type AddressInfo, type Socket } from 'node:net'
+import { createServer, type Socket } from 'node:net'
+import { closeServer, listenOnLoopback, trackSockets } from './listen.js'
 
 /** What a raw upstream does with each accepted connection. */
 export type ConnectionBehaviour = (socket: Socket) => void
@@ -34,38 +35,28 @@ export const answerGarbage: ConnectionBehaviour = (socket) => {
 export const neverAnswer: ConnectionBehaviour = (socket) => { socket.resume() }
 
 export async function startRawUpstream (behaviour: ConnectionBehaviour): Promise<RawUpstream> {
-  const sockets = new Set<Socket>()
   let accepted = 0
   const server = createServer((socket) => {
     accepted++
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
     // A peer that resets us while we ignore it is expected here, not a test failure.
     socket.on('error', () => {})
     behaviour(socket)
   })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
+  const sockets = trackSockets(server)
+  const port = await listenOnLoopback(server)
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     connections: () => accepted,
     openSockets: () => sockets.size,
-    close: async () => {
-      for (const socket of sockets) socket.destroy()
-      server.close()
-      await once(server, 'close')
-    }
+    close: () => closeServer(server, sockets)
   }
 }
 
 /** A port that was just bound and released: connecting to it is refused (ECONNREFUSED). */
 export async function closedPort (): Promise<number> {
   const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
+  const port = await listenOnLoopback(server)
   server.close()
   await once(server, 'close')
   return port

@@ -3,13 +3,12 @@
  * 127.0.0.1 / localhost), and an https upstream that presents it.
  */
 import { execFile } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:https'
-import type { AddressInfo, Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { closeServer, listenOnLoopback, trackSockets } from './listen.js'
 import { echoHandler } from './upstream.js'
 
 const run = promisify(execFile)
@@ -56,28 +55,18 @@ export interface HttpsUpstream {
 /** An https upstream on 127.0.0.1, port 0, answering like the plain echo upstream. */
 export async function startHttpsUpstream (certificates: TestCertificates): Promise<HttpsUpstream> {
   const requests: string[] = []
-  const sockets = new Set<Socket>()
   const server = createServer({ key: certificates.key, cert: certificates.cert }, (request, response) => {
     requests.push(request.url ?? '')
     echoHandler(request, response, Buffer.alloc(0))
   })
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
+  const sockets = trackSockets(server)
   // A client that refuses our certificate aborts the handshake: expected in these tests.
   server.on('tlsClientError', () => {})
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
+  const port = await listenOnLoopback(server)
   return {
     url: `https://127.0.0.1:${port}`,
     port,
     requests,
-    close: async () => {
-      for (const socket of sockets) socket.destroy()
-      server.close()
-      await once(server, 'close')
-    }
+    close: () => closeServer(server, sockets)
   }
 }

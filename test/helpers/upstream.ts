@@ -2,7 +2,7 @@
  * Real upstream servers on port 0 that record what reached them: the upstream side of every proxy test.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import { closeServer, listenOnLoopback, trackSockets } from './listen.js'
 
 export interface RecordedRequest {
   readonly method: string
@@ -36,7 +36,6 @@ export const echoHandler: UpstreamHandler = (request, response, body) => {
  */
 export async function startUpstream (handler: UpstreamHandler = echoHandler, options: { streamBody?: boolean } = {}): Promise<TestUpstream> {
   const requests: RecordedRequest[] = []
-  const sockets = new Set<Socket>()
   const server = createServer((request, response) => {
     if (options.streamBody) {
       requests.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers, bodyBytes: -1 })
@@ -51,21 +50,14 @@ export async function startUpstream (handler: UpstreamHandler = echoHandler, opt
       handler(request, response, body)
     })
   })
-  server.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
+  const sockets = trackSockets(server)
+  const port = await listenOnLoopback(server)
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     requests,
     server,
     openSockets: () => sockets.size,
-    close: async () => {
-      for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    }
+    close: () => closeServer(server, sockets)
   }
 }

@@ -4,8 +4,8 @@
  */
 import { once } from 'node:events'
 import { createServer, type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { WebSocketServer } from 'ws'
+import { listenOnLoopback } from './listen.js'
 
 export interface RecordedHandshake {
   readonly url: string
@@ -36,8 +36,7 @@ export async function startWebSocketUpstream (): Promise<WebSocketUpstream> {
     handshakes.push({ url: request.url ?? '', headers: request.headers })
     socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }))
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
+  const port = await listenOnLoopback(server)
   return {
     url: `http://127.0.0.1:${port}`,
     handshakes,
