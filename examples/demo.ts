@@ -6,7 +6,6 @@
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import { loadConfig } from '../src/config/load.js'
-import { loggerOptions } from '../src/logging.js'
 import { shutdownSignal, startGateway } from '../src/server.js'
 import { buildCartService } from './services/cart.js'
 import { buildOrdersService } from './services/orders.js'
@@ -43,8 +42,14 @@ async function startFleet (): Promise<FastifyInstance[]> {
 async function main (): Promise<void> {
   process.stdout.write('Starting the demo fleet:\n')
   const fleet = await startFleet()
-  const config = await loadConfig(SERVICES_JSON)
-  const gateway = await startGateway(config, {}, { logger: loggerOptions(config.logLevel) })
+  let gateway
+  try {
+    gateway = await startGateway(await loadConfig(SERVICES_JSON))
+  } catch (error) {
+    // Without the gateway there is no demo: stop the fleet so the process ends.
+    await Promise.all(fleet.map((app) => app.close()))
+    throw error
+  }
   const base = gateway.url
   process.stdout.write(`
 Gatehouse is in front of them at ${base}

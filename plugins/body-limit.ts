@@ -24,8 +24,10 @@ async function bodyLimit (scope: FastifyInstance, { limit }: BodyLimitOptions): 
     done()
   })
   scope.addHook('preParsing', function countStreamedBody (request: FastifyRequest, _reply: FastifyReply, payload: Readable, done: (error: Error | null, payload?: Readable) => void) {
-    // Node's parser already stops a body at its declared length; only chunked bodies need counting.
-    if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] === undefined) {
+    // Node's parser already stops a body at its declared length; only chunked bodies need counting. A GET or
+    // HEAD body is never forwarded (Fastify ignores it): counting it would stall the unread stream.
+    if (request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] === undefined ||
+      request.method === 'GET' || request.method === 'HEAD') {
       done(null, payload)
       return
     }

@@ -7,13 +7,16 @@
 import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { IncomingHttpHeaders } from 'node:http'
+import type { Readable } from 'node:stream'
+import { REQUEST_ID_HEADER } from '../src/http/request-id.js'
 import type { ResolvedService } from '../src/config/types.js'
-import { NoUpstreamError, WebSocketDisabledError } from '../src/errors.js'
+import { NoUpstreamError } from '../src/errors.js'
 import { sendProblem } from '../src/http/problem.js'
 import { filterResponseHeaders, forwardRequestHeaders, type ForwardingContext, type PeerTrust } from '../src/proxy/headers.js'
+import { refuseUpgrade, webSocketOptions } from '../src/proxy/websocket.js'
 import { ClientAwareDispatcher, carryClientSignal, proxyWatchingClient } from '../src/upstream/client-abort.js'
 import { createUpstreamDispatcher } from '../src/upstream/dispatcher.js'
-import { connectionErrorCode, upstreamFault } from '../src/upstream/faults.js'
+import { retryableConnectionCode, upstreamFault } from '../src/upstream/faults.js'
 import { UpstreamPool } from '../src/upstream/pool.js'
 import { kUpstream } from '../src/symbols.js'
 
@@ -24,12 +27,22 @@ export interface ProxyOptions {
   readonly upgradesReachRoutes: boolean
 }
 
-// Only requests without a body can be sent again: a streamed body is consumed by the first attempt.
 const RETRYABLE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS'])
 
+interface RetriedRequest { readonly method: string, readonly body?: unknown }
+
+/** Idempotent and without a body: a streamed body is consumed by the first attempt (OPTIONS may have one). */
+function isRetryable (request: RetriedRequest): boolean {
+  return RETRYABLE_METHODS.has(request.method) && (request.body === undefined || request.body === '')
+}
+
+/** reply-from's `onResponse`: also called after onError answered an invalid status; then free the body. */
+function sendUpstreamResponse (_request: FastifyRequest, reply: FastifyReply, response: { stream: Readable }): void {
+  if (reply.sent) response.stream.destroy()
+  else reply.send(response.stream)
+}
+
 export async function serviceProxy (scope: FastifyInstance, { service, isTrustedPeer, upgradesReachRoutes }: ProxyOptions): Promise<void> {
-  // @fastify/http-proxy's shared 'upgrade' listener routes every upgrade; a service without WebSockets
-  // would hijack the socket and never answer (and the socket would then block shutdown).
   if (upgradesReachRoutes && !service.websocket) scope.addHook('onRequest', refuseUpgrade)
   if (service.upstreams.length === 0) {
     registerNoUpstreamRoutes(scope)
@@ -38,7 +51,7 @@ export async function serviceProxy (scope: FastifyInstance, { service, isTrusted
   const dispatcher = new ClientAwareDispatcher(createUpstreamDispatcher(service))
   scope.addHook('onClose', async () => { await dispatcher.close() })
 
-  const pool = new UpstreamPool(service.upstreams)
+  const pool = new UpstreamPool(service.loadBalancing === 'round-robin' ? service.upstreams : service.upstreams.slice(0, 1))
   const single = pool.size === 1 ? pool.pick() : null
   const forwarding: ForwardingContext = { prefix: service.prefix, isTrustedPeer }
 
@@ -59,14 +72,18 @@ export async function serviceProxy (scope: FastifyInstance, { service, isTrusted
     const fault = upstreamFault(error)
     // @fastify/reply-from has already logged the error itself; add what it became.
     reply.request.log.warn({ upstream: reply.request[kUpstream], code: fault.code }, 'upstream request failed')
+    // reply-from copies the upstream's headers before it finds out the status is invalid: drop them, so a
+    // 502 never goes out with the upstream's Content-Encoding, Set-Cookie or caching headers.
+    for (const name of Object.keys(reply.getHeaders())) {
+      if (name !== REQUEST_ID_HEADER) reply.removeHeader(name)
+    }
     // Part of the request body is still unread: the connection cannot carry another request.
     if (!reply.request.raw.complete) reply.header('connection', 'close')
     sendProblem(reply, fault)
   }
 
-  function retryDelay ({ err, req, attempt }: { err: Error | null, req: { method: string }, attempt: number }): number | null {
-    // Returning null also replaces reply-from's default of retrying GET 503s up to 10 times (design.md §4).
-    if (attempt >= service.retryAttempts || !RETRYABLE_METHODS.has(req.method) || connectionErrorCode(err) === undefined) return null
+  function retryDelay ({ err, req, attempt }: { err: Error | null, req: RetriedRequest, attempt: number }): number | null {
+    if (attempt >= service.retryAttempts || !isRetryable(req) || retryableConnectionCode(err) === undefined) return null
     return Math.min(50 * 2 ** attempt, 1000) * (0.5 + Math.random() / 2)
   }
 
@@ -77,39 +94,19 @@ export async function serviceProxy (scope: FastifyInstance, { service, isTrusted
     undici: dispatcher,
     handler: proxyWatchingClient,
     disableRequestLogging: true,
+    // Replaces reply-from's default of retrying GET 503s up to 10 times (design.md §4): only retryDelay retries.
+    ...(service.retryAttempts > 0 ? {} : { retryMethods: [] }),
     replyOptions: {
       rewriteRequestHeaders,
       rewriteHeaders: filterResponseHeaders,
       onError: onUpstreamError,
-      retryDelay,
+      onResponse: sendUpstreamResponse,
+      // With retries off, no retry hook at all (it costs reply-from a closure per request).
+      ...(service.retryAttempts > 0 ? { retryDelay } : {}),
       ...(single === null ? { getUpstream: pickUpstream } : {})
     },
-    wsClientOptions: {
-      rewriteRequestHeaders: (_headers: Record<string, string>, request: FastifyRequest) =>
-        forwardWebSocketHeaders(request, forwarding)
-    }
+    ...webSocketOptions(service, forwarding)
   } as FastifyHttpProxyOptions)
-}
-
-// Headers the WebSocket client sets itself for the upstream handshake.
-const WEBSOCKET_OWN_HEADERS = ['host', 'upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version',
-  'sec-websocket-extensions', 'sec-websocket-protocol', 'content-length']
-
-function forwardWebSocketHeaders (request: FastifyRequest, forwarding: ForwardingContext): IncomingHttpHeaders {
-  // Forwarding reads `connection` to drop the client's hop-by-hop headers; then drop what ws sets itself.
-  const headers = forwardRequestHeaders(request, request.headers, forwarding)
-  for (const name of WEBSOCKET_OWN_HEADERS) delete headers[name]
-  return headers
-}
-
-function refuseUpgrade (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void {
-  // Node sets `upgrade` on requests it hands to an 'upgrade' listener.
-  if ((request.raw as { upgrade?: boolean }).upgrade === true) {
-    reply.header('connection', 'close')
-    done(new WebSocketDisabledError())
-    return
-  }
-  done()
 }
 
 /** A service with no replicas configured answers 503 instead of disappearing from the routing table. */

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util'
 import { loadConfig } from './config/load.js'
 import type { GatewayConfig } from './config/types.js'
 import { ConfigInvalidError } from './errors.js'
-import { loggerOptions } from './logging.js'
+import { buildGateway } from './gateway.js'
 import { routingTable } from './routing-table.js'
 import { shutdownSignal, startGateway } from './server.js'
 
@@ -49,6 +49,16 @@ const processIO: CliIO = {
 }
 
 export async function main (argv: readonly string[], io: CliIO = processIO): Promise<number> {
+  try {
+    return await run(argv, io)
+  } catch (error) {
+    // A bug of ours, or the environment (a port in use): one line, no stack trace.
+    io.err(`gatehouse: ${error instanceof Error ? error.message : String(error)}`)
+    return EXIT_FAILURE
+  }
+}
+
+async function run (argv: readonly string[], io: CliIO): Promise<number> {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS, allowPositionals: true }>>
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true })
@@ -75,6 +85,16 @@ export async function main (argv: readonly string[], io: CliIO = processIO): Pro
 async function check (path: string, io: CliIO): Promise<number> {
   const config = await loadOrReport(path, io)
   if (!config) return EXIT_USAGE
+  // Build the gateway without listening, so the services' own plugins are loaded and checked too.
+  const app = buildGateway(config, { logger: false })
+  try {
+    await app.ready()
+  } catch (error) {
+    io.err(`${path} is valid, but the gateway cannot be built from it: ${(error as Error).message}`)
+    return EXIT_USAGE
+  } finally {
+    await app.close()
+  }
   io.out(`${path} is valid. Routing table:\n${routingTable(config)}`)
   return EXIT_OK
 }
@@ -89,7 +109,7 @@ async function start (values: { config?: string, host?: string, port?: string },
   if (!config) return EXIT_USAGE
   let running
   try {
-    running = await startGateway(config, { ...(values.host ? { host: values.host } : {}), ...(port === undefined ? {} : { port }) }, { logger: loggerOptions(config.logLevel) })
+    running = await startGateway(config, { ...(values.host ? { host: values.host } : {}), ...(port === undefined ? {} : { port }) })
   } catch (error) {
     io.err(`gatehouse: could not start: ${(error as Error).message}`)
     return EXIT_FAILURE

@@ -4,8 +4,8 @@
  * root guards → admin endpoints → one encapsulated scope per service (policies, the team's own plugins,
  * then the proxy).
  */
-import { createServer, type RequestListener, type Server } from 'node:http'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import proxyAddr from 'proxy-addr'
 import type { GatewayConfig } from './config/types.js'
 import type { GatewayState } from './fastify-augment.js'
@@ -47,6 +47,10 @@ export function buildGateway (config: GatewayConfig, options: GatewayOptions = {
   const state: GatewayState = { config, draining: false }
   app.decorate('gatehouse', state)
   installErrorHandling(app)
+  // The gateway never parses bodies: not for 404s, admin routes or services without upstreams either
+  // (each proxy scope adds its own pass-through parsers).
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', passBodyThrough)
   app.register(observability)
   app.register(security)
   app.register(adminEndpoints, { prefix: config.adminPrefix })
@@ -56,6 +60,10 @@ export function buildGateway (config: GatewayConfig, options: GatewayOptions = {
     app.register(serviceScope, { prefix: service.prefix, service, isTrustedPeer, upgradesReachRoutes })
   }
   return app
+}
+
+function passBodyThrough (_request: FastifyRequest, payload: IncomingMessage, done: (error: null, body: IncomingMessage) => void): void {
+  done(null, payload)
 }
 
 /** The HTTP listener with the gateway's head-size and head-timeout limits (431 / 408 before any route). */

@@ -8,7 +8,8 @@ export function routingTable (config: GatewayConfig): string {
     const upstreams = service.upstreams.length === 0
       ? 'no upstream (503)'
       : service.upstreams.map((upstream) => upstream.weight === 1 ? upstream.url : `${upstream.url} (weight ${upstream.weight})`).join(', ')
-    const extras = [service.websocket ? 'websocket' : '', service.retryAttempts > 0 ? `retries ${service.retryAttempts}` : '']
+    const extras = [service.websocket ? 'websocket' : '', service.retryAttempts > 0 ? `retries ${service.retryAttempts}` : '',
+      service.loadBalancing === 'first-upstream' && service.upstreams.length > 1 ? 'first upstream only' : '']
       .filter(Boolean).join(', ')
     return `  ${service.prefix.padEnd(width)}  → ${service.name}: ${upstreams}${extras ? ` [${extras}]` : ''}`
   })

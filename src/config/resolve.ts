@@ -55,7 +55,7 @@ async function resolveService (service: ServiceEntry, index: number, defaults: S
     timeouts: { ...defaults.upstreamDefaults, ...service.timeouts },
     websocket: service.websocket ?? false,
     retryAttempts: retries === true ? DEFAULTS.retryAttempts : retries ? (retries.attempts ?? DEFAULTS.retryAttempts) : 0,
-    loadBalancing: 'round-robin',
+    loadBalancing: service.loadBalancing === false ? 'first-upstream' : 'round-robin',
     tls: await resolveTls(service, at, defaults),
     bodyLimit: service.bodyLimit ?? defaults.bodyBytes,
     plugins: await Promise.all((service.plugins ?? []).map((plugin, pluginIndex) =>
@@ -76,8 +76,11 @@ async function resolveTls (service: ServiceEntry, at: string, defaults: ServiceD
     const path = await resolveFile(tls.ca, `${at}.tls.ca`, defaults)
     try {
       settings.ca = await readFile(path, 'utf8')
-    } catch {
-      // resolveFile already reported a missing file.
+    } catch (error) {
+      // A missing file is already reported; anything else (permissions, a directory) is reported here.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        defaults.problems.push({ path: `${at}.tls.ca`, message: `file "${tls.ca}" cannot be read`, hint: `check the permissions of ${path}` })
+      }
     }
   }
   return settings

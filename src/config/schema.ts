@@ -8,8 +8,8 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { DEFAULTS } from './defaults.js'
 
-const Milliseconds = (description: string, fallback: number) =>
-  Type.Integer({ minimum: 1, maximum: 86_400_000, description: `${description} (milliseconds).`, default: fallback })
+const Milliseconds = (description: string, fallback: number, maximum = 86_400_000) =>
+  Type.Integer({ minimum: 1, maximum, description: `${description} (milliseconds).`, default: fallback })
 
 /** A policy key takes `true` / `false` for its defaults, or an object of options (issue 2). */
 const Policy = <T extends TSchema>(options: T, description: string) =>
@@ -94,7 +94,8 @@ export const Service = Type.Object({
   timeouts: Type.Optional(UpstreamTimeouts),
   websocket: Type.Optional(Type.Boolean({ default: false, description: 'Proxy WebSocket upgrades to this service.' })),
   retries: Type.Optional(Policy(RetryOptions, 'Retry idempotent requests after connection failures. Off by default.')),
-  loadBalancing: Type.Optional(Policy(LoadBalancingOptions, 'Load balancing across upstreams (round-robin).')),
+  loadBalancing: Type.Optional(Policy(LoadBalancingOptions,
+    'Spread requests over the upstreams (true, the default, or options); false sends every request to the first upstream.')),
   tls: Type.Optional(UpstreamTls),
   bodyLimit: Type.Optional(Type.Integer({
     minimum: 0,
@@ -116,7 +117,8 @@ export const GatewayLimits = Type.Object({
 }, { additionalProperties: false, description: 'Request size limits.' })
 
 export const GatewayTimeouts = Type.Object({
-  requestHeaders: Type.Optional(Milliseconds('Time a client has to send its request headers', DEFAULTS.gatewayTimeouts.requestHeaders)),
+  // Node refuses a head timeout above its 300 s whole-request timeout.
+  requestHeaders: Type.Optional(Milliseconds('Time a client has to send its request headers', DEFAULTS.gatewayTimeouts.requestHeaders, 300_000)),
   keepAlive: Type.Optional(Milliseconds('How long an idle client connection is kept open', DEFAULTS.gatewayTimeouts.keepAlive)),
   drain: Type.Optional(Milliseconds('On shutdown, how long in-flight requests may take to finish', DEFAULTS.gatewayTimeouts.drain)),
   upstream: Type.Optional(UpstreamTimeouts)

@@ -5,7 +5,7 @@ import { DEFAULTS } from './defaults.js'
 import type { ConfigProblem } from './problems.js'
 
 export function checkSemantics (file: ServicesFile): ConfigProblem[] {
-  return [...checkUniqueNames(file), ...checkPrefixes(file), ...checkTrustedProxies(file)]
+  return [...checkUniqueNames(file), ...checkPrefixes(file), ...checkUpstreamUrls(file), ...checkTrustedProxies(file)]
 }
 
 function checkUniqueNames (file: ServicesFile): ConfigProblem[] {
@@ -55,6 +55,23 @@ function checkPrefixes (file: ServicesFile): ConfigProblem[] {
 /** True when `path` is `prefix` itself or below it on a segment boundary. */
 function isWithin (path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`)
+}
+
+/** The schema checks the shape of an upstream URL; the WHATWG parser has the last word (ports, IPv6 brackets). */
+function checkUpstreamUrls (file: ServicesFile): ConfigProblem[] {
+  const problems: ConfigProblem[] = []
+  file.services.forEach((service, serviceIndex) => {
+    service.upstreams.forEach((upstream, upstreamIndex) => {
+      const url = typeof upstream === 'string' ? upstream : upstream.url
+      if (URL.canParse(url)) return
+      problems.push({
+        path: `services[${serviceIndex}].upstreams[${upstreamIndex}]${typeof upstream === 'string' ? '' : '.url'}`,
+        message: `"${url}" is not a valid URL`,
+        hint: 'write it like http://users:3000 (a port from 1 to 65535, IPv6 addresses in brackets)'
+      })
+    })
+  })
+  return problems
 }
 
 function checkTrustedProxies (file: ServicesFile): ConfigProblem[] {

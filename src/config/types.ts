@@ -34,7 +34,8 @@ export interface ResolvedService {
   readonly websocket: boolean
   /** Extra attempts after a connection failure for GET/HEAD/OPTIONS; 0 = off. */
   readonly retryAttempts: number
-  readonly loadBalancing: 'round-robin'
+  /** 'first-upstream' when load balancing is off: the first upstream takes every request. */
+  readonly loadBalancing: 'round-robin' | 'first-upstream'
   readonly tls: UpstreamTlsSettings
   readonly bodyLimit: number
   /** Absolute paths of the service's own Fastify plugins. */

@@ -14,7 +14,9 @@ export function answerClientError (error: NodeJS.ErrnoException, socket: Socket)
     : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new RequestTimeoutError() : new BadRequestError()
   const problem = problemFor(fault)
   const body = JSON.stringify(problem)
-  if (socket.writable) {
+  // A response still in flight on this socket (pipelining) must not get a second status line inside it.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage
+  if (socket.writable && inFlight?.headersSent !== true) {
     socket.write(
       `HTTP/1.1 ${problem.status} ${problem.title}\r\n` +
       'Connection: close\r\n' +

@@ -1,7 +1,7 @@
 /**
  * A client that leaves before its response is complete — even before the upstream sent headers — aborts
  * the upstream request, so it does not hold a pooled connection until a timeout (issue 2: "client aborts
- * free the upstream request").
+ * free the upstream request"), and still gets its access-log line.
  *
  * @fastify/reply-from gives undici no abort signal, and the only per-request value it hands the dispatcher
  * is the headers object (copied with Object.assign, which keeps symbol keys; undici reads string keys
@@ -12,19 +12,32 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
+import { logUnfinishedRequest } from '../http/access-log.js'
 import { kClientResponse } from '../symbols.js'
 
 const kAbortSignal = Symbol('gatehouse.abortSignal')
 
 type SignalledHeaders = IncomingHttpHeaders & { [kAbortSignal]?: ServerResponse }
 
-function emitAbortIfUnfinished (this: ServerResponse): void {
-  if (!this.writableFinished) this.emit('abort')
+const kReply = Symbol('gatehouse.reply')
+
+type WatchedResponse = ServerResponse & { [kReply]?: FastifyReply }
+
+/** On the client's response 'close': an unfinished response aborts the upstream request and is logged. */
+function onClientResponseClose (this: WatchedResponse): void {
+  if (this.writableFinished) return
+  this.emit('abort')
+  const reply = this[kReply]
+  if (reply) logUnfinishedRequest(reply.request, reply)
 }
 
 /** The proxy handler (@fastify/http-proxy's `handler` option): watch the client, then proxy as usual. */
 export function proxyWatchingClient (request: FastifyRequest, reply: FastifyReply, dest: string, options: object): FastifyReply {
-  reply.raw.once('close', emitAbortIfUnfinished)
+  // The client may have left while earlier hooks ran (a team plugin's async onRequest): nothing to proxy.
+  if (reply.raw.destroyed) return reply
+  // `on`, not `once`: 'close' fires once anyway, and `once` allocates a wrapper per request.
+  reply.raw.on('close', onClientResponseClose);
+  (reply.raw as WatchedResponse)[kReply] = reply
   request[kClientResponse] = reply.raw
   // http-proxy hands '' for the bare prefix with a query (/users?x=1); reply.from('') would fall back to
   // the client's URL and keep the prefix.

@@ -46,16 +46,22 @@ const FAULT_BY_CODE: ReadonlyMap<string, UpstreamFault> = new Map([
 ])
 
 /** Codes a connection-level retry may follow: nothing reached the upstream application, or nothing came back. */
-export const RETRYABLE_CONNECTION_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE'])
+const RETRYABLE_CONNECTION_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE'])
+
+/** The `code`s along an error's cause chain (reply-from and undici wrap the system error). */
+function * codesOf (error: unknown): Generator<{ code: string, cause: Error }> {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    const code = (cause as NodeJS.ErrnoException).code
+    if (typeof code === 'string') yield { code, cause }
+  }
+}
 
 /**
  * The Gatehouse error for a failed proxied request. Our own errors (a body over the limit, counted on the
  * stream) pass through unchanged; anything unrecognised from the upstream side is still a 502, never a 500.
  */
 export function upstreamFault (error: Error): GatehouseErrorLike {
-  for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) {
-    const code = (cause as NodeJS.ErrnoException).code
-    if (typeof code !== 'string') continue
+  for (const { code, cause } of codesOf(error)) {
     if (code.startsWith('GATEHOUSE_')) return { code, message: cause.message, statusCode: (cause as { statusCode?: number }).statusCode ?? 502 }
     const fault = FAULT_BY_CODE.get(code)
     if (fault) return fault()
@@ -63,10 +69,9 @@ export function upstreamFault (error: Error): GatehouseErrorLike {
   return new UpstreamBadResponseError()
 }
 
-export function connectionErrorCode (error: Error | null | undefined): string | undefined {
-  for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) {
-    const code = (cause as NodeJS.ErrnoException).code
-    if (typeof code === 'string' && RETRYABLE_CONNECTION_CODES.has(code)) return code
+export function retryableConnectionCode (error: Error | null | undefined): string | undefined {
+  for (const { code } of codesOf(error)) {
+    if (RETRYABLE_CONNECTION_CODES.has(code)) return code
   }
   return undefined
 }

@@ -40,6 +40,15 @@ describe('gatehouse check', () => {
     expect(output).not.toMatch(/\n\s+at /)
   })
 
+  it('loads the services\' own plugins too, and exits 2 when one exports no plugin', async () => {
+    file = await writeServicesFile({
+      services: [{ name: 'users', prefix: '/users', upstreams: ['http://127.0.0.1:3001'], plugins: ['./broken.js'] }]
+    }, { 'broken.js': 'export const notAPlugin = 1\n' })
+    const io = capture()
+    expect(await main(['check', file.path], io)).toBe(EXIT_USAGE)
+    expect(io.stderr.join('\n')).toMatch(/cannot be built from it: Plugin .*broken\.js of service "users" must export a Fastify plugin/)
+  })
+
   it('exits 2 for a file that does not exist', async () => {
     const io = capture()
     expect(await main(['check', '/nonexistent/services.json'], io)).toBe(EXIT_USAGE)

@@ -54,6 +54,7 @@ describe('a valid services.json', () => {
     expect(config.services[0]?.upstreams[0]?.weight).toBe(3)
     expect(config.services[0]?.timeouts.connect).toBe(100)
     expect(config.services[1]?.retryAttempts).toBe(4)
+    expect(config.services[0]?.loadBalancing).toBe('round-robin')
     expect(config.services[1]?.timeouts).toEqual({ connect: 100, responseHeaders: 30000, idle: 7 })
   })
 })
@@ -147,6 +148,18 @@ describe('an invalid services.json', () => {
   it('refuses an upstream with a path, pointing at rewritePrefix', async () => {
     const [problem] = await problemsOf({ services: [{ name: 'users', prefix: '/users', upstreams: ['http://127.0.0.1:3001/api'] }] })
     expect(problem).toMatchObject({ path: 'services[0].upstreams[0]', hint: expect.stringContaining('rewritePrefix') })
+  })
+
+  it('refuses an upstream URL of the right shape that no URL parser accepts, instead of crashing', async () => {
+    const problems = await problemsOf({
+      services: [{ name: 'users', prefix: '/users', upstreams: ['http://127.0.0.1:99999', { url: 'http://[::1' }] }]
+    })
+    expect(problems.map((problem) => problem.path)).toEqual(['services[0].upstreams[0]', 'services[0].upstreams[1].url'])
+  })
+
+  it('refuses a request-head timeout Node would refuse at start-up', async () => {
+    const problems = await problemsOf({ gateway: { timeouts: { requestHeaders: 300_001 } }, services: [] })
+    expect(problems).toMatchObject([{ path: 'gateway.timeouts.requestHeaders', message: 'must be <= 300000' }])
   })
 
   it('refuses a trusted proxy that is not an address or CIDR', async () => {

@@ -17,7 +17,12 @@ const UNSAFE_PATHS: ReadonlyArray<[path: string, why: string]> = [
   ['/users/%2F', 'an encoded "/" in upper case'],
   ['/users/%5c', 'an encoded "\\"'],
   ['/users\\admin', 'a raw backslash'],
-  ['/users/.%2e/x', 'a half-encoded ".." segment']
+  ['/users/.%2e/x', 'a half-encoded ".." segment'],
+  ['/users/..;/admin', 'a ".." segment with a path parameter (Tomcat, Spring)'],
+  ['/users/.;x/y', 'a "." segment with a path parameter'],
+  ['/users/%252e%252e/admin', 'a ".." segment encoded twice'],
+  ['/users/%252F', 'a "/" encoded twice'],
+  ['/users/a%00b', 'an encoded NUL']
 ]
 
 // [path, why, what the users upstream receives with the default rewritePrefix "/"]
@@ -28,7 +33,9 @@ const SAFE_PATHS: ReadonlyArray<[path: string, why: string, upstreamUrl: string]
   ['/users/x.', 'a segment that ends with a dot', '/x.'],
   ['/users/file.json', 'a file extension', '/file.json'],
   ['/users?next=/../x', 'dot-segments in the query string only', '/?next=/../x'],
-  ['/users/%41', 'an encoded letter', '/%41']
+  ['/users/%41', 'an encoded letter', '/%41'],
+  ['/users/100%25', 'an encoded percent sign', '/100%25'],
+  ['/users/a;b', 'a path parameter', '/a;b']
 ]
 
 describe('isUnsafePath', () => {

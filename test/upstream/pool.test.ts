@@ -79,4 +79,11 @@ describe('load balancing through the gateway', () => {
     await sendGets(app, 30)
     expect(upstreams.map((upstream) => upstream.requests.length)).toEqual([20, 10])
   })
+
+  it('sends every request to the first upstream when loadBalancing is false', async () => {
+    upstreams = await Promise.all([startUpstream(), startUpstream()])
+    app = await gatewayFor(oneService(upstreams.map((upstream) => upstream.url), { loadBalancing: false }))
+    await sendGets(app, 6)
+    expect(upstreams.map((upstream) => upstream.requests.length)).toEqual([6, 0])
+  })
 })
