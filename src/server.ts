@@ -2,7 +2,8 @@
  * Running a gateway: listen, log where and what is routed, and shut down gracefully — stop accepting,
  * let in-flight requests finish up to the drain timeout, close the upstream pools.
  */
-import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import type { GatewayConfig } from './config/types.js'
 import { buildGateway, type GatewayOptions } from './gateway.js'
@@ -23,6 +24,7 @@ export interface RunningGateway {
 
 export async function startGateway (config: GatewayConfig, overrides: ListenOverrides = {}, options: GatewayOptions = {}): Promise<RunningGateway> {
   const app = buildGateway(config, options)
+  const sockets = trackSockets(app.server)
   const host = overrides.host ?? config.listen.host
   const port = overrides.port ?? config.listen.port
   await app.listen({ host, port })
@@ -32,17 +34,32 @@ export async function startGateway (config: GatewayConfig, overrides: ListenOver
   return {
     app,
     url,
-    close: () => (closing ??= drainAndClose(app, config.timeouts.drain))
+    close: () => (closing ??= drainAndClose(app, sockets, config.timeouts.drain))
   }
 }
 
-async function drainAndClose (app: FastifyInstance, drainMs: number): Promise<void> {
+/**
+ * Every socket of the listener. `closeAllConnections()` only knows HTTP connections: a WebSocket's socket
+ * leaves the HTTP server at the upgrade, and a client that never answers the close handshake would hold
+ * shutdown for ws's 30 s close timeout per client.
+ */
+function trackSockets (server: Server): Set<Socket> {
+  const sockets = new Set<Socket>()
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
+  return sockets
+}
+
+async function drainAndClose (app: FastifyInstance, sockets: ReadonlySet<Socket>, drainMs: number): Promise<void> {
   app.gatehouse.draining = true
   app.log.info({ drainMs }, 'draining: no new connections, waiting for in-flight requests')
   // Past the drain timeout, connections still open are cut so shutdown always ends.
   const deadline = setTimeout(() => {
-    app.log.warn('drain timeout reached: closing remaining connections')
+    app.log.warn({ open: sockets.size }, 'drain timeout reached: closing remaining connections')
     app.server.closeAllConnections()
+    for (const socket of sockets) socket.destroy()
   }, drainMs)
   deadline.unref()
   // Keep-alive connections whose last request just finished are idle: close them as they appear.
