@@ -16,7 +16,7 @@ import { filterResponseHeaders, forwardRequestHeaders, type ForwardingContext, t
 import { refuseUpgrade, webSocketOptions } from '../src/proxy/websocket.js'
 import { ClientAwareDispatcher, carryClientSignal, proxyWatchingClient } from '../src/upstream/client-abort.js'
 import { createUpstreamDispatcher } from '../src/upstream/dispatcher.js'
-import { retryableConnectionCode, upstreamFault } from '../src/upstream/faults.js'
+import { isConnectFailure, retryableConnectionCode, upstreamFault } from '../src/upstream/faults.js'
 import { UpstreamPool } from '../src/upstream/pool.js'
 import { kUpstream } from '../src/symbols.js'
 
@@ -55,6 +55,22 @@ export async function serviceProxy (scope: FastifyInstance, { service, isTrusted
   const single = pool.size === 1 ? pool.pick() : null
   const forwarding: ForwardingContext = { prefix: service.prefix, isTrustedPeer }
 
+  /** @fastify/http-proxy's handler: with every upstream down, answer 503 at once instead of trying. */
+  function proxyToUpstream (request: FastifyRequest, reply: FastifyReply, dest: string, options: object): FastifyReply {
+    const downFor = pool.allDownFor()
+    if (downFor > 0) {
+      reply.header('retry-after', Math.ceil(downFor / 1000))
+      return sendProblem(reply, new NoUpstreamError())
+    }
+    return proxyWatchingClient(request, reply, dest, options)
+  }
+
+  function rewriteResponseHeaders (headers: Record<string, string | string[] | number | undefined>, request: FastifyRequest): ReturnType<typeof filterResponseHeaders> {
+    // Any response, whatever its status, means the upstream is up.
+    pool.reportUp(request[kUpstream])
+    return filterResponseHeaders(headers)
+  }
+
   function rewriteRequestHeaders (request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
     request[kUpstream] ??= single
     return carryClientSignal(request, forwardRequestHeaders(request, headers, forwarding))
@@ -70,8 +86,10 @@ export async function serviceProxy (scope: FastifyInstance, { service, isTrusted
     // The client left and its departure aborted the upstream request: nobody to answer, nothing failed upstream.
     if (reply.raw.destroyed) return
     const fault = upstreamFault(error)
+    const upstream = reply.request[kUpstream]
+    if (upstream !== null && isConnectFailure(error)) pool.reportDown(upstream)
     // @fastify/reply-from has already logged the error itself; add what it became.
-    reply.request.log.warn({ upstream: reply.request[kUpstream], code: fault.code }, 'upstream request failed')
+    reply.request.log.warn({ upstream, code: fault.code }, 'upstream request failed')
     // reply-from copies the upstream's headers before it finds out the status is invalid: drop them, so a
     // 502 never goes out with the upstream's Content-Encoding, Set-Cookie or caching headers.
     for (const name of Object.keys(reply.getHeaders())) {
@@ -92,13 +110,13 @@ export async function serviceProxy (scope: FastifyInstance, { service, isTrusted
     rewritePrefix: service.rewritePrefix,
     websocket: service.websocket,
     undici: dispatcher,
-    handler: proxyWatchingClient,
+    handler: proxyToUpstream,
     disableRequestLogging: true,
     // Replaces reply-from's default of retrying GET 503s up to 10 times (design.md §4): only retryDelay retries.
     ...(service.retryAttempts > 0 ? {} : { retryMethods: [] }),
     replyOptions: {
       rewriteRequestHeaders,
-      rewriteHeaders: filterResponseHeaders,
+      rewriteHeaders: rewriteResponseHeaders,
       onError: onUpstreamError,
       onResponse: sendUpstreamResponse,
       // With retries off, no retry hook at all (it costs reply-from a closure per request).

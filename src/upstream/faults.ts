@@ -69,6 +69,17 @@ export function upstreamFault (error: Error): GatehouseErrorLike {
   return new UpstreamBadResponseError()
 }
 
+// The upstream was never reached: it is down (or unreachable from here), not misbehaving.
+const CONNECT_FAILURE_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH',
+  'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'])
+
+export function isConnectFailure (error: Error): boolean {
+  for (const { code } of codesOf(error)) {
+    if (CONNECT_FAILURE_CODES.has(code)) return true
+  }
+  return false
+}
+
 export function retryableConnectionCode (error: Error | null | undefined): string | undefined {
   for (const { code } of codesOf(error)) {
     if (RETRYABLE_CONNECTION_CODES.has(code)) return code

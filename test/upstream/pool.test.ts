@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
-import { UpstreamPool } from '../../src/upstream/pool.js'
+import { DOWN_COOLDOWN_MS, UpstreamPool } from '../../src/upstream/pool.js'
 import { gatewayFor, oneService } from '../helpers/gateway.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 
@@ -36,6 +36,41 @@ describe('UpstreamPool', () => {
   it('always picks the only upstream of a pool of one', () => {
     const pool = new UpstreamPool([{ url: A, weight: 7 }])
     expect(picks(pool, 3)).toEqual([A, A, A])
+  })
+})
+
+describe('UpstreamPool with upstreams down', () => {
+  let now = 0
+  const clock = (): number => now
+
+  it('skips an upstream that refused a connection until its cooldown ends', () => {
+    now = 1_000
+    const pool = new UpstreamPool([{ url: A, weight: 1 }, { url: B, weight: 1 }], clock)
+    pool.reportDown(A)
+    expect(picks(pool, 4)).toEqual([B, B, B, B])
+    now += DOWN_COOLDOWN_MS
+    expect(picks(pool, 4).sort()).toEqual([A, A, B, B])
+  })
+
+  it('brings an upstream back as soon as it answers', () => {
+    now = 1_000
+    const pool = new UpstreamPool([{ url: A, weight: 1 }, { url: B, weight: 1 }], clock)
+    pool.reportDown(A)
+    pool.reportUp(A)
+    expect(picks(pool, 4).sort()).toEqual([A, A, B, B])
+  })
+
+  it('says how long until a retry when every upstream is down, and 0 otherwise', () => {
+    now = 1_000
+    const pool = new UpstreamPool([{ url: A, weight: 1 }, { url: B, weight: 1 }], clock)
+    expect(pool.allDownFor()).toBe(0)
+    pool.reportDown(A)
+    expect(pool.allDownFor()).toBe(0)
+    now += 200
+    pool.reportDown(B)
+    expect(pool.allDownFor()).toBe(DOWN_COOLDOWN_MS - 200)
+    now += DOWN_COOLDOWN_MS
+    expect(pool.allDownFor()).toBe(0)
   })
 })
 
@@ -78,6 +113,32 @@ describe('load balancing through the gateway', () => {
     })
     await sendGets(app, 30)
     expect(upstreams.map((upstream) => upstream.requests.length)).toEqual([20, 10])
+  })
+
+  it('moves traffic off a replica that refuses connections', async () => {
+    upstreams = await Promise.all([startUpstream(), startUpstream()])
+    const dead = upstreams[0] as TestUpstream
+    const deadUrl = dead.url
+    await dead.close()
+    app = await gatewayFor(oneService([deadUrl, (upstreams[1] as TestUpstream).url]))
+    const statuses: number[] = []
+    for (let i = 0; i < 10; i++) statuses.push((await app.inject({ method: 'GET', url: `/users/${i}` })).statusCode)
+    // Only the request that found it refusing fails; the rest go to the live replica.
+    expect(statuses.filter((status) => status !== 200)).toEqual([502])
+    expect(upstreams[1]?.requests).toHaveLength(9)
+  })
+
+  it('answers 503 with Retry-After, without trying, while every replica is down', async () => {
+    upstreams = [await startUpstream()]
+    const deadUrl = (upstreams[0] as TestUpstream).url
+    await upstreams[0]?.close()
+    upstreams = []
+    app = await gatewayFor(oneService([deadUrl]))
+    expect((await app.inject({ method: 'GET', url: '/users/1' })).json()).toMatchObject({ code: 'GATEHOUSE_UPSTREAM_UNREACHABLE' })
+    const second = await app.inject({ method: 'GET', url: '/users/2' })
+    expect(second.statusCode).toBe(503)
+    expect(second.json()).toMatchObject({ code: 'GATEHOUSE_NO_UPSTREAM' })
+    expect(Number(second.headers['retry-after'])).toBeGreaterThanOrEqual(1)
   })
 
   it('sends every request to the first upstream when loadBalancing is false', async () => {
