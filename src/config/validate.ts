@@ -9,12 +9,24 @@ import { nearestKey } from './nearest.js'
 import { jsonPath, type ConfigProblem } from './problems.js'
 
 // coerceTypes: numbers and booleans may be written as strings, so they can come from ${VAR} placeholders.
-const ajv = new Ajv({ allErrors: true, coerceTypes: true, verbose: true, strict: true })
-const validateFile = ajv.compile<ServicesFile>(ServicesFileSchema)
+const validateFile = new Ajv({ allErrors: true, coerceTypes: true, verbose: true, strict: true }).compile<ServicesFile>(ServicesFileSchema)
+// Ajv would also coerce `false`/`null` to 0 and `true` to 1 ("bodyLimit": false → every body refused):
+// a pass without coercion finds those before the coercing pass changes them.
+const validateWithoutCoercion = new Ajv({ allErrors: true, verbose: true, strict: true }).compile(ServicesFileSchema)
 
 export function validateServicesFile (data: unknown): { file?: ServicesFile, problems: ConfigProblem[] } {
-  if (validateFile(data)) return { file: data, problems: [] }
-  return { problems: describeErrors(validateFile.errors ?? []) }
+  const miscoerced = validateWithoutCoercion(data) ? [] : (validateWithoutCoercion.errors ?? []).filter(isSilentCoercion)
+  if (validateFile(data) && miscoerced.length === 0) return { file: data, problems: [] }
+  // What the coercing pass says about a value it coerced (null → 0 "must be >= 1") is noise next to the cause.
+  const coercedAt = new Set(miscoerced.map((error) => error.instancePath))
+  const rest = (validateFile.errors ?? []).filter((error) => !coercedAt.has(error.instancePath))
+  return { problems: describeErrors([...miscoerced, ...rest]) }
+}
+
+/** A boolean or null where a number or string is expected (not a union branch of the wrong shape). */
+function isSilentCoercion (error: ErrorObject): boolean {
+  return error.keyword === 'type' && (typeof error.data === 'boolean' || error.data === null) &&
+    !/\/anyOf\/\d+\/type$/.test(error.schemaPath)
 }
 
 function describeErrors (errors: readonly ErrorObject[]): ConfigProblem[] {

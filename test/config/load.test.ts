@@ -108,6 +108,17 @@ describe('an invalid services.json', () => {
     ])
   })
 
+  it('never turns a boolean or null into a number (Ajv coercion would make false a limit of 0)', async () => {
+    const problems = await problemsOf({
+      services: [{ name: 'users', prefix: '/users', upstreams: [], bodyLimit: false, retries: { attempts: null }, timeouts: { idle: true } }]
+    })
+    expect(problems.map((problem) => [problem.path, problem.message]).sort()).toEqual([
+      ['services[0].bodyLimit', 'must be integer'],
+      ['services[0].retries.attempts', 'must be integer'],
+      ['services[0].timeouts.idle', 'must be integer']
+    ])
+  })
+
   it('suggests the nearest valid key for a typo', async () => {
     const problems = await problemsOf({ services: [{ name: 'users', prefix: '/users', upstreams: [], rewritPrefix: '/v1' }] })
     expect(problems).toEqual([{ path: 'services[0].rewritPrefix', message: 'unknown key "rewritPrefix"', hint: 'did you mean "rewritePrefix"?' }])
