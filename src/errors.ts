@@ -13,6 +13,7 @@ export const BadPathError = createError('GATEHOUSE_BAD_PATH',
 export const BadRequestError = createError('GATEHOUSE_BAD_REQUEST', 'The request is malformed', 400)
 export const WebSocketDisabledError = createError('GATEHOUSE_WEBSOCKET_DISABLED',
   'This service does not accept WebSocket upgrades', 400)
+export const IpForbiddenError = createError('GATEHOUSE_IP_FORBIDDEN', 'Requests from this address are not allowed', 403)
 export const NotFoundError = createError('GATEHOUSE_NOT_FOUND', 'No service is routed at this path', 404)
 export const BodyTooLargeError = createError('GATEHOUSE_BODY_TOO_LARGE',
   'The request body is larger than the %s bytes this service accepts', 413)

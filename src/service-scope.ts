@@ -1,5 +1,5 @@
 /**
- * One encapsulated Fastify scope per service: its policies first, then the team's own plugins named in
+ * One encapsulated Fastify scope per service: its policies first (IP lists, body limit), then the team's own plugins named in
  * services.json, then the proxy — so every hook registered before the proxy routes applies to them
  * (hooks attach to routes at registration; design.md §4 "Hook order").
  */
@@ -9,6 +9,7 @@ import type { ResolvedService } from './config/types.js'
 import type { PeerTrust } from './proxy/headers.js'
 import { kService } from './symbols.js'
 import bodyLimit from '../plugins/body-limit.js'
+import ipAccess from '../plugins/ip-access.js'
 import { serviceProxy } from '../plugins/proxy.js'
 
 export interface ServiceScopeOptions {
@@ -21,6 +22,7 @@ export async function serviceScope (scope: FastifyInstance, { service, isTrusted
   // Requests routed in this scope are built from the scope's own Request class, so the service is a
   // prototype getter: cheaper than reading route config through request.routeOptions on every request.
   scope.decorateRequest(kService, { getter: () => service })
+  if (service.ipAccess !== null) await scope.register(ipAccess, { settings: service.ipAccess })
   await scope.register(bodyLimit, { limit: service.bodyLimit })
   for (const path of service.plugins) {
     await scope.register(await loadServicePlugin(service, path))

@@ -4,7 +4,7 @@ import { resolve as resolvePath } from 'node:path'
 import type { ServiceEntry, ServicesFile, UpstreamEntry } from './schema.js'
 import { DEFAULTS } from './defaults.js'
 import type { ConfigProblem } from './problems.js'
-import type { GatewayConfig, ResolvedService, ResolvedUpstream, UpstreamTimeoutSettings, UpstreamTlsSettings } from './types.js'
+import type { GatewayConfig, IpAccessSettings, ResolvedService, ResolvedUpstream, UpstreamTimeoutSettings, UpstreamTlsSettings } from './types.js'
 
 export interface ResolveContext {
   /** Directory that relative paths (plugins, CA files) are resolved against. */
@@ -17,12 +17,14 @@ export async function resolveConfig (file: ServicesFile, context: ResolveContext
   const gateway = file.gateway ?? {}
   const upstreamDefaults: UpstreamTimeoutSettings = { ...DEFAULTS.upstreamTimeouts, ...gateway.timeouts?.upstream }
   const bodyBytes = gateway.limits?.bodyBytes ?? DEFAULTS.limits.bodyBytes
+  const ipAccess = gateway.ipAccess ?? {}
   const services = await Promise.all(file.services.map((service, index) =>
-    resolveService(service, index, { upstreamDefaults, bodyBytes, context, problems })))
+    resolveService(service, index, { upstreamDefaults, bodyBytes, ipAccess, context, problems })))
   if (problems.length > 0) return { problems }
   const config: GatewayConfig = {
     listen: { ...DEFAULTS.listen, ...gateway.listen },
     trustedProxies: gateway.trustedProxies ?? [],
+    ipAccess: ipLists(ipAccess.allow ?? [], ipAccess.deny ?? []),
     limits: { ...DEFAULTS.limits, ...gateway.limits },
     timeouts: {
       requestHeaders: gateway.timeouts?.requestHeaders ?? DEFAULTS.gatewayTimeouts.requestHeaders,
@@ -40,6 +42,7 @@ export async function resolveConfig (file: ServicesFile, context: ResolveContext
 interface ServiceDefaults {
   readonly upstreamDefaults: UpstreamTimeoutSettings
   readonly bodyBytes: number
+  readonly ipAccess: { readonly allow?: readonly string[], readonly deny?: readonly string[] }
   readonly context: ResolveContext
   readonly problems: ConfigProblem[]
 }
@@ -56,11 +59,23 @@ async function resolveService (service: ServiceEntry, index: number, defaults: S
     websocket: service.websocket ?? false,
     retryAttempts: retries === true ? DEFAULTS.retryAttempts : retries ? (retries.attempts ?? DEFAULTS.retryAttempts) : 0,
     loadBalancing: service.loadBalancing === false ? 'first-upstream' : 'round-robin',
+    ipAccess: resolveIpAccess(service, defaults.ipAccess),
     tls: await resolveTls(service, at, defaults),
     bodyLimit: service.bodyLimit ?? defaults.bodyBytes,
     plugins: await Promise.all((service.plugins ?? []).map((plugin, pluginIndex) =>
       resolveFile(plugin, `${at}.plugins[${pluginIndex}]`, defaults)))
   }
+}
+
+/** A service's deny list adds to the gateway's; its allow list replaces the gateway's; false opts out. */
+function resolveIpAccess (service: ServiceEntry, gateway: ServiceDefaults['ipAccess']): IpAccessSettings | null {
+  if (service.ipAccess === false) return null
+  const own = typeof service.ipAccess === 'object' ? service.ipAccess : {}
+  return ipLists(own.allow ?? gateway.allow ?? [], [...(gateway.deny ?? []), ...(own.deny ?? [])])
+}
+
+function ipLists (allow: readonly string[], deny: readonly string[]): IpAccessSettings | null {
+  return allow.length === 0 && deny.length === 0 ? null : { allow, deny }
 }
 
 function resolveUpstream (upstream: UpstreamEntry): ResolvedUpstream {

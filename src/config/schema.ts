@@ -73,6 +73,15 @@ export const UpstreamTls = Type.Object({
   }))
 }, { additionalProperties: false, description: 'TLS towards https:// upstreams.' })
 
+const AddressList = (description: string) => Type.Optional(Type.Array(Type.String({ minLength: 1 }), {
+  description, examples: [['10.0.0.0/8', '2001:db8::/32', '203.0.113.7']]
+}))
+
+export const IpAccessOptions = Type.Object({
+  allow: AddressList('Only clients in these CIDRs (or addresses) may call; empty or absent allows everyone.'),
+  deny: AddressList('Clients in these CIDRs (or addresses) get 403, even when also allowed.')
+}, { additionalProperties: false, description: 'Client IP allow and deny lists (403). The client IP honours gateway.trustedProxies.' })
+
 export const Service = Type.Object({
   name: Type.String({
     pattern: '^[a-z0-9][a-z0-9-]{0,62}$',
@@ -94,6 +103,8 @@ export const Service = Type.Object({
   timeouts: Type.Optional(UpstreamTimeouts),
   websocket: Type.Optional(Type.Boolean({ default: false, description: 'Proxy WebSocket upgrades to this service.' })),
   retries: Type.Optional(Policy(RetryOptions, 'Retry idempotent requests after connection failures. Off by default.')),
+  ipAccess: Type.Optional(Policy(IpAccessOptions,
+    'IP lists for this service: its deny list adds to the gateway\'s, its allow list replaces it; false skips the gateway\'s lists.')),
   loadBalancing: Type.Optional(Policy(LoadBalancingOptions,
     'Spread requests over the upstreams (true, the default, or options); false sends every request to the first upstream.')),
   tls: Type.Optional(UpstreamTls),
@@ -135,6 +146,7 @@ export const GatewaySection = Type.Object({
     description: 'CIDRs (or addresses) of proxies in front of the gateway whose X-Forwarded-* headers are believed.',
     examples: [['10.0.0.0/8', '::1']]
   })),
+  ipAccess: Type.Optional(IpAccessOptions),
   limits: Type.Optional(GatewayLimits),
   timeouts: Type.Optional(GatewayTimeouts),
   logLevel: Type.Optional(LogLevel),

@@ -5,7 +5,7 @@ import { DEFAULTS } from './defaults.js'
 import type { ConfigProblem } from './problems.js'
 
 export function checkSemantics (file: ServicesFile): ConfigProblem[] {
-  return [...checkUniqueNames(file), ...checkPrefixes(file), ...checkUpstreamUrls(file), ...checkTrustedProxies(file)]
+  return [...checkUniqueNames(file), ...checkPrefixes(file), ...checkUpstreamUrls(file), ...checkAddressLists(file)]
 }
 
 function checkUniqueNames (file: ServicesFile): ConfigProblem[] {
@@ -74,18 +74,30 @@ function checkUpstreamUrls (file: ServicesFile): ConfigProblem[] {
   return problems
 }
 
-function checkTrustedProxies (file: ServicesFile): ConfigProblem[] {
-  const problems: ConfigProblem[] = []
-  file.gateway?.trustedProxies?.forEach((entry, index) => {
-    try {
-      proxyAddr.compile(entry)
-    } catch {
-      problems.push({
-        path: `gateway.trustedProxies[${index}]`,
-        message: `"${entry}" is not an IP address or CIDR`,
-        hint: 'write it like 10.0.0.0/8, 172.16.0.0/12 or ::1'
-      })
-    }
+/** Every CIDR list (trusted proxies, IP allow/deny) must parse, or it would match nothing silently. */
+function checkAddressLists (file: ServicesFile): ConfigProblem[] {
+  const lists: Array<[string, readonly string[] | undefined]> = [
+    ['gateway.trustedProxies', file.gateway?.trustedProxies],
+    ['gateway.ipAccess.allow', file.gateway?.ipAccess?.allow],
+    ['gateway.ipAccess.deny', file.gateway?.ipAccess?.deny]
+  ]
+  file.services.forEach((service, index) => {
+    if (typeof service.ipAccess !== 'object') return
+    lists.push([`services[${index}].ipAccess.allow`, service.ipAccess.allow], [`services[${index}].ipAccess.deny`, service.ipAccess.deny])
   })
+  const problems: ConfigProblem[] = []
+  for (const [path, list] of lists) {
+    list?.forEach((entry, index) => {
+      try {
+        proxyAddr.compile(entry)
+      } catch {
+        problems.push({
+          path: `${path}[${index}]`,
+          message: `"${entry}" is not an IP address or CIDR`,
+          hint: 'write it like 10.0.0.0/8, 172.16.0.0/12 or ::1'
+        })
+      }
+    })
+  }
   return problems
 }

@@ -25,6 +25,12 @@ export interface UpstreamTlsSettings {
   readonly servername?: string
 }
 
+/** Client IP lists; an empty allow list allows everyone. */
+export interface IpAccessSettings {
+  readonly allow: readonly string[]
+  readonly deny: readonly string[]
+}
+
 export interface ResolvedService {
   readonly name: ServiceEntry['name']
   readonly prefix: string
@@ -36,6 +42,8 @@ export interface ResolvedService {
   readonly retryAttempts: number
   /** 'first-upstream' when load balancing is off: the first upstream takes every request. */
   readonly loadBalancing: 'round-robin' | 'first-upstream'
+  /** The lists this service enforces (the gateway's merged with its own), or null when none apply. */
+  readonly ipAccess: IpAccessSettings | null
   readonly tls: UpstreamTlsSettings
   readonly bodyLimit: number
   /** Absolute paths of the service's own Fastify plugins. */
@@ -45,6 +53,8 @@ export interface ResolvedService {
 export interface GatewayConfig {
   readonly listen: { readonly host: string, readonly port: number }
   readonly trustedProxies: readonly string[]
+  /** The gateway-wide lists, enforced on paths outside any service (404s) and merged into each service's. */
+  readonly ipAccess: IpAccessSettings | null
   readonly limits: { readonly bodyBytes: number, readonly headerBytes: number }
   readonly timeouts: { readonly requestHeaders: number, readonly keepAlive: number, readonly drain: number }
   readonly logLevel: LogLevel
