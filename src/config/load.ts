@@ -11,7 +11,7 @@ import type { GatewayConfig } from './types.js'
 export interface ParseOptions {
   /** Directory that relative paths in the config are resolved against (default: the working directory). */
   readonly baseDir?: string
-  /** Absolute path of the file, for messages and reloads. */
+  /** Absolute path of the file, for messages. */
   readonly source?: string | null
   readonly env?: Environment
 }

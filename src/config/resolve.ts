@@ -39,7 +39,7 @@ export async function resolveConfig (file: ServicesFile, context: ResolveContext
   return { config: deepFreeze(config), problems }
 }
 
-interface ServiceDefaults {
+interface ServiceResolution {
   readonly upstreamDefaults: UpstreamTimeoutSettings
   readonly bodyBytes: number
   readonly ipAccess: { readonly allow?: readonly string[], readonly deny?: readonly string[] }
@@ -47,7 +47,7 @@ interface ServiceDefaults {
   readonly problems: ConfigProblem[]
 }
 
-async function resolveService (service: ServiceEntry, index: number, defaults: ServiceDefaults): Promise<ResolvedService> {
+async function resolveService (service: ServiceEntry, index: number, defaults: ServiceResolution): Promise<ResolvedService> {
   const at = `services[${index}]`
   const retries = service.retries
   return {
@@ -68,7 +68,7 @@ async function resolveService (service: ServiceEntry, index: number, defaults: S
 }
 
 /** A service's deny list adds to the gateway's; its allow list replaces the gateway's; false opts out. */
-function resolveIpAccess (service: ServiceEntry, gateway: ServiceDefaults['ipAccess']): IpAccessSettings | null {
+function resolveIpAccess (service: ServiceEntry, gateway: ServiceResolution['ipAccess']): IpAccessSettings | null {
   if (service.ipAccess === false) return null
   const own = typeof service.ipAccess === 'object' ? service.ipAccess : {}
   return ipLists(own.allow ?? gateway.allow ?? [], [...(gateway.deny ?? []), ...(own.deny ?? [])])
@@ -83,7 +83,7 @@ function resolveUpstream (upstream: UpstreamEntry): ResolvedUpstream {
   return { url: new URL(entry.url).origin, weight: entry.weight ?? 1 }
 }
 
-async function resolveTls (service: ServiceEntry, at: string, defaults: ServiceDefaults): Promise<UpstreamTlsSettings> {
+async function resolveTls (service: ServiceEntry, at: string, defaults: ServiceResolution): Promise<UpstreamTlsSettings> {
   const tls = service.tls ?? {}
   const settings: { verify: boolean, ca?: string, servername?: string } = { verify: tls.verify ?? true }
   if (tls.servername !== undefined) settings.servername = tls.servername
@@ -101,7 +101,7 @@ async function resolveTls (service: ServiceEntry, at: string, defaults: ServiceD
   return settings
 }
 
-async function resolveFile (relative: string, at: string, { context, problems }: ServiceDefaults): Promise<string> {
+async function resolveFile (relative: string, at: string, { context, problems }: ServiceResolution): Promise<string> {
   const path = resolvePath(context.baseDir, relative)
   try {
     await access(path)
