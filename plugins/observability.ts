@@ -4,12 +4,13 @@
  */
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { kBytesAtStart, kClientResponse, kUpstream } from '../src/symbols.js'
+import { kBytesAtStart, kClientResponse, kPrincipal, kUpstream } from '../src/symbols.js'
 
 async function observability (app: FastifyInstance): Promise<void> {
   app.decorateRequest(kUpstream, null)
   app.decorateRequest(kBytesAtStart, 0)
   app.decorateRequest(kClientResponse, null)
+  app.decorateRequest(kPrincipal, null)
 }
 
 export default fp(observability, { name: 'gatehouse-observability', fastify: '5.x' })

@@ -14,6 +14,15 @@ export const BadRequestError = createError('GATEHOUSE_BAD_REQUEST', 'The request
 export const WebSocketDisabledError = createError('GATEHOUSE_WEBSOCKET_DISABLED',
   'This service does not accept WebSocket upgrades', 400)
 export const IpForbiddenError = createError('GATEHOUSE_IP_FORBIDDEN', 'Requests from this address are not allowed', 403)
+// Access control (issue 3). 401s also carry `WWW-Authenticate: Bearer` (RFC 6750 §3).
+export const AuthRequiredError = createError('GATEHOUSE_AUTH_REQUIRED', 'This service requires a bearer token', 401)
+export const TokenInvalidError = createError('GATEHOUSE_TOKEN_INVALID', 'The bearer token is not valid', 401)
+export const TokenExpiredError = createError('GATEHOUSE_TOKEN_EXPIRED', 'The bearer token has expired', 401)
+export const InsufficientScopeError = createError('GATEHOUSE_INSUFFICIENT_SCOPE',
+  'The bearer token does not grant access to this resource', 403)
+export const RateLimitedError = createError('GATEHOUSE_RATE_LIMITED', 'Too many requests; retry after %s seconds', 429)
+export const RateLimitUnavailableError = createError('GATEHOUSE_RATE_LIMIT_UNAVAILABLE',
+  'The rate limiter cannot be reached, and this gateway refuses requests it cannot count', 503)
 export const NotFoundError = createError('GATEHOUSE_NOT_FOUND', 'No service is routed at this path', 404)
 export const BodyTooLargeError = createError('GATEHOUSE_BODY_TOO_LARGE',
   'The request body is larger than the %s bytes this service accepts', 413)

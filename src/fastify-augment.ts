@@ -1,7 +1,8 @@
 /** Gatehouse's additions to Fastify's types (declaration merging, as the @fastify plugins do). */
 import type { GatewayConfig, ResolvedService } from './config/types.js'
 import type { ServerResponse } from 'node:http'
-import type { kBytesAtStart, kClientResponse, kService, kUpstream } from './symbols.js'
+import type { Principal } from './auth/principal.js'
+import type { kBytesAtStart, kClientResponse, kPrincipal, kService, kUpstream } from './symbols.js'
 
 export interface GatewayState {
   readonly config: GatewayConfig
@@ -22,5 +23,7 @@ declare module 'fastify' {
     [kUpstream]: string | null
     [kBytesAtStart]: number
     [kClientResponse]: ServerResponse | null
+    /** Set by the auth plugin once a token is verified; null for anonymous requests. */
+    [kPrincipal]: Principal | null
   }
 }

@@ -13,5 +13,16 @@ export const DEFAULTS = Object.freeze({
   adminPrefix: '/_gatehouse',
   rewritePrefix: '/',
   // Keep-alive sockets per upstream origin.
-  upstreamConnections: 128
+  upstreamConnections: 128,
+  auth: Object.freeze({
+    clockTolerance: 30_000,
+    maxTokenBytes: 8192,
+    cacheSize: 10_000,
+    jwksRefreshInterval: 300_000,
+    jwksCooldown: 30_000,
+    jwksTimeout: 5_000,
+    identityHeaders: Object.freeze({ 'x-user-id': 'sub', 'x-user-scopes': 'scope' })
+  }),
+  rateLimit: Object.freeze({ maxKeys: 100_000, max: 100, window: 60_000 }),
+  redis: Object.freeze({ keyPrefix: 'gatehouse:', connectTimeout: 1_000, commandTimeout: 250 })
 } as const)

@@ -1,9 +1,9 @@
 /** Defaults applied to a valid services.json, file references read, and the result frozen. */
-import { readFile, access } from 'node:fs/promises'
-import { resolve as resolvePath } from 'node:path'
 import type { ServiceEntry, ServicesFile, UpstreamEntry } from './schema.js'
 import { DEFAULTS } from './defaults.js'
 import type { ConfigProblem } from './problems.js'
+import { readTextFile, resolveFile } from './files.js'
+import { resolveCors, resolveGatewayAuth, resolveGatewayRateLimit, resolveRedis, resolveServiceAuth, resolveServiceRateLimit } from './resolve-access.js'
 import type { GatewayConfig, IpAccessSettings, ResolvedService, ResolvedUpstream, UpstreamTimeoutSettings, UpstreamTlsSettings } from './types.js'
 
 export interface ResolveContext {
@@ -18,13 +18,18 @@ export async function resolveConfig (file: ServicesFile, context: ResolveContext
   const upstreamDefaults: UpstreamTimeoutSettings = { ...DEFAULTS.upstreamTimeouts, ...gateway.timeouts?.upstream }
   const bodyBytes = gateway.limits?.bodyBytes ?? DEFAULTS.limits.bodyBytes
   const ipAccess = gateway.ipAccess ?? {}
+  const files = { baseDir: context.baseDir, problems }
+  const auth = gateway.auth === undefined ? null : await resolveGatewayAuth(gateway.auth, files)
   const services = await Promise.all(file.services.map((service, index) =>
-    resolveService(service, index, { upstreamDefaults, bodyBytes, ipAccess, context, problems })))
+    resolveService(service, index, { upstreamDefaults, bodyBytes, ipAccess, gatewayAudiences: auth?.audiences ?? null, files, problems })))
   if (problems.length > 0) return { problems }
   const config: GatewayConfig = {
     listen: { ...DEFAULTS.listen, ...gateway.listen },
     trustedProxies: gateway.trustedProxies ?? [],
     ipAccess: ipLists(ipAccess.allow ?? [], ipAccess.deny ?? []),
+    auth,
+    rateLimit: resolveGatewayRateLimit(gateway.rateLimit),
+    redis: resolveRedis(gateway.redis),
     limits: { ...DEFAULTS.limits, ...gateway.limits },
     timeouts: {
       requestHeaders: gateway.timeouts?.requestHeaders ?? DEFAULTS.gatewayTimeouts.requestHeaders,
@@ -43,7 +48,8 @@ interface ServiceResolution {
   readonly upstreamDefaults: UpstreamTimeoutSettings
   readonly bodyBytes: number
   readonly ipAccess: { readonly allow?: readonly string[], readonly deny?: readonly string[] }
-  readonly context: ResolveContext
+  readonly gatewayAudiences: readonly string[] | null
+  readonly files: { readonly baseDir: string, readonly problems: ConfigProblem[] }
   readonly problems: ConfigProblem[]
 }
 
@@ -61,9 +67,12 @@ async function resolveService (service: ServiceEntry, index: number, defaults: S
     loadBalancing: service.loadBalancing === false ? 'first-upstream' : 'round-robin',
     ipAccess: resolveIpAccess(service, defaults.ipAccess),
     tls: await resolveTls(service, at, defaults),
+    auth: resolveServiceAuth(service.auth, defaults.gatewayAudiences),
+    rateLimit: resolveServiceRateLimit(service.rateLimit),
+    cors: resolveCors(service.cors),
     bodyLimit: service.bodyLimit ?? defaults.bodyBytes,
     plugins: await Promise.all((service.plugins ?? []).map((plugin, pluginIndex) =>
-      resolveFile(plugin, `${at}.plugins[${pluginIndex}]`, defaults)))
+      resolveFile(plugin, `${at}.plugins[${pluginIndex}]`, defaults.files)))
   }
 }
 
@@ -83,32 +92,15 @@ function resolveUpstream (upstream: UpstreamEntry): ResolvedUpstream {
   return { url: new URL(entry.url).origin, weight: entry.weight ?? 1 }
 }
 
-async function resolveTls (service: ServiceEntry, at: string, defaults: ServiceResolution): Promise<UpstreamTlsSettings> {
+async function resolveTls (service: ServiceEntry, at: string, { files }: ServiceResolution): Promise<UpstreamTlsSettings> {
   const tls = service.tls ?? {}
   const settings: { verify: boolean, ca?: string, servername?: string } = { verify: tls.verify ?? true }
   if (tls.servername !== undefined) settings.servername = tls.servername
   if (tls.ca !== undefined) {
-    const path = await resolveFile(tls.ca, `${at}.tls.ca`, defaults)
-    try {
-      settings.ca = await readFile(path, 'utf8')
-    } catch (error) {
-      // A missing file is already reported; anything else (permissions, a directory) is reported here.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        defaults.problems.push({ path: `${at}.tls.ca`, message: `file "${tls.ca}" cannot be read`, hint: `check the permissions of ${path}` })
-      }
-    }
+    const ca = await readTextFile(tls.ca, `${at}.tls.ca`, files)
+    if (ca !== undefined) settings.ca = ca
   }
   return settings
-}
-
-async function resolveFile (relative: string, at: string, { context, problems }: ServiceResolution): Promise<string> {
-  const path = resolvePath(context.baseDir, relative)
-  try {
-    await access(path)
-  } catch {
-    problems.push({ path: at, message: `file "${relative}" does not exist`, hint: `looked for ${path}` })
-  }
-  return path
 }
 
 function deepFreeze<T> (value: T): T {

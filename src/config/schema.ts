@@ -5,19 +5,12 @@
  *  - the editor schema `services.schema.json` (written by `npm run schema`, checked by a drift test).
  * Defaults live here as `default` keywords (documentation for editors) and are applied in `resolve.ts`.
  */
-import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 import { DEFAULTS } from './defaults.js'
+import { AddressList, Milliseconds, Policy, PREFIX_PATTERN } from './schema-kit.js'
+import { GatewayAccess, ServiceAccess } from './access-schema.js'
 
-const Milliseconds = (description: string, fallback: number, maximum = 86_400_000) =>
-  Type.Integer({ minimum: 1, maximum, description: `${description} (milliseconds).`, default: fallback })
-
-/** A policy key takes `true` / `false` for its defaults, or an object of options (issue 2). */
-const Policy = <T extends TSchema>(options: T, description: string) =>
-  Type.Union([Type.Boolean(), options], { description })
-
-// Path segments made of RFC 3986 unreserved characters only: no dot-segments, no encoded bytes.
-const SEGMENT = '[A-Za-z0-9_~-][A-Za-z0-9._~-]*'
-export const PREFIX_PATTERN = `^/(${SEGMENT}(/${SEGMENT})*)?$`
+export { PREFIX_PATTERN }
 
 export const UpstreamUrl = Type.String({
   pattern: '^https?://[^/?#\\s]+/?$',
@@ -73,10 +66,6 @@ export const UpstreamTls = Type.Object({
   }))
 }, { additionalProperties: false, description: 'TLS towards https:// upstreams.' })
 
-const AddressList = (description: string) => Type.Optional(Type.Array(Type.String({ minLength: 1 }), {
-  description, examples: [['10.0.0.0/8', '2001:db8::/32', '203.0.113.7']]
-}))
-
 export const IpAccessOptions = Type.Object({
   allow: AddressList('Only clients in these CIDRs (or addresses) may call; empty or absent allows everyone.'),
   deny: AddressList('Clients in these CIDRs (or addresses) get 403, even when also allowed.')
@@ -108,6 +97,7 @@ export const Service = Type.Object({
   loadBalancing: Type.Optional(Policy(LoadBalancingOptions,
     'Spread requests over the upstreams (true, the default, or options); false sends every request to the first upstream.')),
   tls: Type.Optional(UpstreamTls),
+  ...ServiceAccess,
   bodyLimit: Type.Optional(Type.Integer({
     minimum: 0,
     description: 'Largest request body in bytes for this service; overrides gateway.limits.bodyBytes.'
@@ -147,6 +137,7 @@ export const GatewaySection = Type.Object({
     examples: [['10.0.0.0/8', '::1']]
   })),
   ipAccess: Type.Optional(IpAccessOptions),
+  ...GatewayAccess,
   limits: Type.Optional(GatewayLimits),
   timeouts: Type.Optional(GatewayTimeouts),
   logLevel: Type.Optional(LogLevel),

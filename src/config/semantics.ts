@@ -3,9 +3,10 @@ import proxyAddr from 'proxy-addr'
 import type { ServicesFile } from './schema.js'
 import { DEFAULTS } from './defaults.js'
 import type { ConfigProblem } from './problems.js'
+import { checkAccessSemantics } from './access-semantics.js'
 
 export function checkSemantics (file: ServicesFile): ConfigProblem[] {
-  return [...checkUniqueNames(file), ...checkPrefixes(file), ...checkUpstreamUrls(file), ...checkAddressLists(file)]
+  return [...checkUniqueNames(file), ...checkPrefixes(file), ...checkUpstreamUrls(file), ...checkAddressLists(file), ...checkAccessSemantics(file)]
 }
 
 function checkUniqueNames (file: ServicesFile): ConfigProblem[] {
@@ -79,7 +80,8 @@ function checkAddressLists (file: ServicesFile): ConfigProblem[] {
   const lists: Array<[string, readonly string[] | undefined]> = [
     ['gateway.trustedProxies', file.gateway?.trustedProxies],
     ['gateway.ipAccess.allow', file.gateway?.ipAccess?.allow],
-    ['gateway.ipAccess.deny', file.gateway?.ipAccess?.deny]
+    ['gateway.ipAccess.deny', file.gateway?.ipAccess?.deny],
+    ['gateway.rateLimit.perIp.allow', file.gateway?.rateLimit?.perIp?.allow]
   ]
   file.services.forEach((service, index) => {
     if (typeof service.ipAccess !== 'object') return

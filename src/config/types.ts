@@ -45,6 +45,11 @@ export interface ResolvedService {
   /** The lists this service enforces (the gateway's merged with its own), or null when none apply. */
   readonly ipAccess: IpAccessSettings | null
   readonly tls: UpstreamTlsSettings
+  /** JWT authentication and authorization, or null when the service is open. */
+  readonly auth: ServiceAuthSettings | null
+  /** The per-caller tier, or null when off. */
+  readonly rateLimit: ServiceRateLimitSettings | null
+  readonly cors: CorsSettings | null
   readonly bodyLimit: number
   /** Absolute paths of the service's own Fastify plugins. */
   readonly plugins: readonly string[]
@@ -55,6 +60,10 @@ export interface GatewayConfig {
   readonly trustedProxies: readonly string[]
   /** The gateway-wide lists, enforced on paths outside any service (404s) and merged into each service's. */
   readonly ipAccess: IpAccessSettings | null
+  /** Token keys and claim rules, or null when no service uses auth. */
+  readonly auth: AuthKeySettings | null
+  readonly rateLimit: GatewayRateLimitSettings
+  readonly redis: RedisSettings | null
   readonly limits: { readonly bodyBytes: number, readonly headerBytes: number }
   readonly timeouts: { readonly requestHeaders: number, readonly keepAlive: number, readonly drain: number }
   readonly logLevel: LogLevel
@@ -62,4 +71,82 @@ export interface GatewayConfig {
   readonly services: readonly ResolvedService[]
   /** Absolute path of the file this came from, or null when built in code. */
   readonly source: string | null
+}
+
+/** Which requests of a service a rule covers: `path` below the prefix ("/x" exact, "/x/*" subtree), methods or all. */
+export interface RouteMatchSettings {
+  readonly path: string
+  readonly methods: readonly string[] | null
+}
+
+export type ClaimValue = string | number | boolean
+
+export interface AuthRequirements {
+  readonly scopes: readonly string[]
+  /** Claim name → accepted values. */
+  readonly claims: Readonly<Record<string, readonly ClaimValue[]>>
+}
+
+/** gateway.auth resolved: key material read, defaults applied. */
+export interface AuthKeySettings {
+  readonly secrets: ReadonlyArray<{ readonly secret: string, readonly algorithms: readonly string[], readonly kid: string | null }>
+  readonly publicKeys: ReadonlyArray<{ readonly pem: string, readonly kid: string | null, readonly file: string }>
+  readonly jwks: ReadonlyArray<{ readonly url: string, readonly issuers: readonly string[], readonly refreshInterval: number, readonly cooldown: number, readonly timeout: number }>
+  readonly issuers: readonly string[] | null
+  readonly audiences: readonly string[] | null
+  readonly clockTolerance: number
+  readonly requireExp: boolean
+  readonly maxTokenBytes: number
+  readonly cacheSize: number
+}
+
+export interface ServiceAuthSettings extends AuthRequirements {
+  readonly mode: 'required' | 'optional'
+  readonly public: readonly RouteMatchSettings[]
+  readonly rules: ReadonlyArray<AuthRequirements & { readonly match: RouteMatchSettings }>
+  /** Accepted `aud` values (the service's own, else the gateway's), or null when unchecked. */
+  readonly audiences: readonly string[] | null
+  /** [header name (lower case), claim name] pairs. */
+  readonly identityHeaders: ReadonlyArray<readonly [string, string]>
+  readonly forwardAuthorization: boolean
+}
+
+export interface RedisSettings {
+  readonly url: string
+  readonly keyPrefix: string
+  readonly connectTimeout: number
+  readonly commandTimeout: number
+}
+
+export interface LimitSettings {
+  readonly max: number
+  /** Window length in milliseconds. */
+  readonly window: number
+}
+
+export interface GatewayRateLimitSettings {
+  readonly store: 'memory' | 'redis'
+  readonly failurePolicy: 'open' | 'closed'
+  /** The per-IP tier that runs before auth, or null when off. */
+  readonly perIp: (LimitSettings & { readonly allow: readonly string[] }) | null
+  readonly legacyHeaders: boolean
+  readonly maxKeys: number
+}
+
+export type RateLimitKey = 'subject' | 'ip' | { readonly header: string }
+
+export interface ServiceRateLimitSettings extends LimitSettings {
+  readonly key: RateLimitKey
+  readonly allow: readonly string[]
+  readonly routes: ReadonlyArray<LimitSettings & { readonly match: RouteMatchSettings }>
+}
+
+export interface CorsSettings {
+  readonly origins: readonly string[]
+  readonly methods: readonly string[]
+  /** null: echo what the preflight asks for. */
+  readonly allowedHeaders: readonly string[] | null
+  readonly exposedHeaders: readonly string[]
+  readonly credentials: boolean
+  readonly maxAge: number | null
 }
