@@ -10,7 +10,7 @@ import type { ResolvedService } from '../src/config/types.js'
 import { NoUpstreamError } from '../src/errors.js'
 import { sendProblem } from '../src/http/problem.js'
 import { proxyCallbacks } from '../src/proxy/callbacks.js'
-import type { ForwardingContext, PeerTrust } from '../src/proxy/headers.js'
+import { forwardingContext, type PeerTrust } from '../src/proxy/headers.js'
 import { refuseUpgrade, webSocketOptions } from '../src/proxy/websocket.js'
 import { ClientAwareDispatcher } from '../src/upstream/client-abort.js'
 import { createUpstreamDispatcher } from '../src/upstream/dispatcher.js'
@@ -32,7 +32,7 @@ export async function serviceProxy (scope: FastifyInstance, { service, isTrusted
   const dispatcher = new ClientAwareDispatcher(createUpstreamDispatcher(service))
   scope.addHook('onClose', async () => { await dispatcher.close() })
   const pool = new UpstreamPool(service.loadBalancing === 'round-robin' ? service.upstreams : service.upstreams.slice(0, 1))
-  const forwarding: ForwardingContext = { prefix: service.prefix, isTrustedPeer }
+  const forwarding = forwardingContext(service, isTrustedPeer)
   await scope.register(httpProxy, {
     ...proxyCallbacks(service, pool, forwarding),
     rewritePrefix: service.rewritePrefix,

@@ -1,11 +1,12 @@
 /**
- * `gatehouse start|check`, `--help`, `--version`. Exit codes: 0 ok, 1 runtime failure, 2 usage or invalid
+ * `gatehouse start|check|token`, `--help`, `--version`. Exit codes: 0 ok, 1 runtime failure, 2 usage or invalid
  * config. No business logic here: it parses arguments and hands over to loadConfig / startGateway.
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { loadConfig } from './config/load.js'
 import type { GatewayConfig } from './config/types.js'
+import { mintDevToken } from './auth/dev-token.js'
 import { ConfigInvalidError } from './errors.js'
 import { buildGateway } from './gateway.js'
 import { routingTable } from './routing-table.js'
@@ -20,11 +21,16 @@ const USAGE = `Usage: gatehouse <command> [options]
 Commands:
   start [--config FILE] [--host HOST] [--port PORT]   run the gateway (default config: ./services.json)
   check [FILE]                                        validate a services.json and print its routing table
+  token --sub NAME [--scope "a b"] [--ttl 1h]         print a development token signed with gateway.auth's secret
 
 Options:
   -c, --config FILE   path of services.json
       --host HOST     interface to listen on (overrides gateway.listen.host)
       --port PORT     port to listen on (overrides gateway.listen.port; 0 picks a free one)
+      --sub NAME      token subject (token)
+      --scope SCOPES  space-separated scopes (token)
+      --ttl TIME      token lifetime: 90s, 15m, 1h, 7d (token; default 1h)
+      --aud VALUE     token audience (token; default: the first of gateway.auth.audiences)
   -h, --help          show this help
   -v, --version       print the version
 
@@ -34,6 +40,10 @@ const OPTIONS = {
   config: { type: 'string', short: 'c' },
   host: { type: 'string' },
   port: { type: 'string' },
+  sub: { type: 'string' },
+  scope: { type: 'string' },
+  ttl: { type: 'string' },
+  aud: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' }
 } as const
@@ -78,6 +88,7 @@ async function run (argv: readonly string[], io: CliIO): Promise<number> {
   const [command, ...rest] = positionals
   if (command === 'check' && rest.length <= 1) return check(rest[0] ?? values.config ?? 'services.json', io)
   if (command === 'start' && rest.length === 0) return start(values, io)
+  if (command === 'token' && rest.length === 0) return token(values, io)
   io.err(`gatehouse: ${command === undefined ? 'missing command' : `unknown command or arguments: ${positionals.join(' ')}`}\n\n${USAGE}`)
   return EXIT_USAGE
 }
@@ -117,6 +128,27 @@ async function start (values: { config?: string, host?: string, port?: string },
   const signal = await shutdownSignal()
   running.app.log.info({ signal }, 'shutting down')
   await running.close()
+  return EXIT_OK
+}
+
+async function token (values: { config?: string, sub?: string, scope?: string, ttl?: string, aud?: string }, io: CliIO): Promise<number> {
+  if (values.sub === undefined || values.sub === '') {
+    io.err(`gatehouse: token needs --sub NAME\n\n${USAGE}`)
+    return EXIT_USAGE
+  }
+  const config = await loadOrReport(values.config ?? 'services.json', io)
+  if (!config) return EXIT_USAGE
+  const minted = await mintDevToken(config.auth, {
+    subject: values.sub,
+    ttl: values.ttl ?? '1h',
+    ...(values.scope === undefined ? {} : { scope: values.scope }),
+    ...(values.aud === undefined ? {} : { audience: values.aud })
+  })
+  if (minted.token === undefined) {
+    io.err(`gatehouse: ${minted.problem ?? 'no token'}`)
+    return EXIT_USAGE
+  }
+  io.out(minted.token)
   return EXIT_OK
 }
 

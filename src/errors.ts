@@ -23,6 +23,8 @@ export const InsufficientScopeError = createError('GATEHOUSE_INSUFFICIENT_SCOPE'
 export const RateLimitedError = createError('GATEHOUSE_RATE_LIMITED', 'Too many requests; retry after %s seconds', 429)
 export const RateLimitUnavailableError = createError('GATEHOUSE_RATE_LIMIT_UNAVAILABLE',
   'The rate limiter cannot be reached, and this gateway refuses requests it cannot count', 503)
+export const AuthKeysUnavailableError = createError('GATEHOUSE_AUTH_KEYS_UNAVAILABLE',
+  'The keys to verify the bearer token cannot be fetched right now', 503)
 export const NotFoundError = createError('GATEHOUSE_NOT_FOUND', 'No service is routed at this path', 404)
 export const BodyTooLargeError = createError('GATEHOUSE_BODY_TOO_LARGE',
   'The request body is larger than the %s bytes this service accepts', 413)

@@ -2,7 +2,8 @@
 import type { GatewayConfig, ResolvedService } from './config/types.js'
 import type { ServerResponse } from 'node:http'
 import type { Principal } from './auth/principal.js'
-import type { kBytesAtStart, kClientResponse, kPrincipal, kService, kUpstream } from './symbols.js'
+import type { KeyRing } from './auth/key-ring.js'
+import type { kBytesAtStart, kClientResponse, kKeyRing, kPrincipal, kService, kUpstream } from './symbols.js'
 
 export interface GatewayState {
   readonly config: GatewayConfig
@@ -13,6 +14,8 @@ export interface GatewayState {
 declare module 'fastify' {
   interface FastifyInstance {
     gatehouse: GatewayState
+    /** Present when gateway.auth is configured (plugins/auth.ts). */
+    [kKeyRing]?: KeyRing
   }
   interface FastifyRequest {
     /**

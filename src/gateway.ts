@@ -18,7 +18,9 @@ import type { PeerTrust } from './proxy/headers.js'
 import { serviceScope } from './service-scope.js'
 import observability from '../plugins/observability.js'
 import security from '../plugins/security.js'
+import rateLimit from '../plugins/rate-limit.js'
 import { adminEndpoints } from '../plugins/admin.js'
+import { authKeysPlugin } from '../plugins/auth.js'
 import './fastify-augment.js'
 
 export interface GatewayOptions {
@@ -53,6 +55,8 @@ export function buildGateway (config: GatewayConfig, options: GatewayOptions = {
   app.addContentTypeParser('*', passBodyThrough)
   app.register(observability)
   app.register(security)
+  app.register(rateLimit)
+  if (config.auth !== null) app.register(authKeysPlugin, { settings: config.auth })
   app.register(adminEndpoints, { prefix: config.adminPrefix })
   const isTrustedPeer = peerTrust(config.trustedProxies)
   const upgradesReachRoutes = config.services.some((service) => service.websocket)

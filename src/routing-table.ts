@@ -9,7 +9,10 @@ export function routingTable (config: GatewayConfig): string {
       ? 'no upstream (503)'
       : service.upstreams.map((upstream) => upstream.weight === 1 ? upstream.url : `${upstream.url} (weight ${upstream.weight})`).join(', ')
     const extras = [service.websocket ? 'websocket' : '', service.retryAttempts > 0 ? `retries ${service.retryAttempts}` : '',
-      service.loadBalancing === 'first-upstream' && service.upstreams.length > 1 ? 'first upstream only' : '']
+      service.loadBalancing === 'first-upstream' && service.upstreams.length > 1 ? 'first upstream only' : '',
+      service.auth === null ? '' : `auth ${service.auth.mode}${service.auth.scopes.length > 0 ? ` (${service.auth.scopes.join(' ')})` : ''}`,
+      service.rateLimit === null ? '' : `${service.rateLimit.max} per ${service.rateLimit.window / 1000} s`,
+      service.cors === null ? '' : 'cors']
       .filter(Boolean).join(', ')
     return `  ${service.prefix.padEnd(width)}  → ${service.name}: ${upstreams}${extras ? ` [${extras}]` : ''}`
   })

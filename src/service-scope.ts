@@ -1,5 +1,5 @@
 /**
- * One encapsulated Fastify scope per service: its policies first (IP lists, body limit), then the team's own plugins named in
+ * One encapsulated Fastify scope per service: its policies first (IP lists, CORS, body limit), then the team's own plugins named in
  * services.json, then the proxy — so every hook registered before the proxy routes applies to them
  * (hooks attach to routes at registration; design.md §4 "Hook order").
  */
@@ -8,8 +8,11 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback } from 
 import type { ResolvedService } from './config/types.js'
 import type { PeerTrust } from './proxy/headers.js'
 import { kService } from './symbols.js'
+import { serviceAuthPlugin } from '../plugins/auth.js'
 import bodyLimit from '../plugins/body-limit.js'
+import cors from '../plugins/cors.js'
 import ipAccess from '../plugins/ip-access.js'
+import { serviceRateLimit } from '../plugins/rate-limit.js'
 import { serviceProxy } from '../plugins/proxy.js'
 
 export interface ServiceScopeOptions {
@@ -23,6 +26,9 @@ export async function serviceScope (scope: FastifyInstance, { service, isTrusted
   // prototype getter: cheaper than reading route config through request.routeOptions on every request.
   scope.decorateRequest(kService, { getter: () => service })
   if (service.ipAccess !== null) await scope.register(ipAccess, { settings: service.ipAccess })
+  if (service.cors !== null) await scope.register(cors, { settings: service.cors })
+  if (service.auth !== null) await scope.register(serviceAuthPlugin, { service })
+  if (service.rateLimit !== null) await scope.register(serviceRateLimit, { service })
   await scope.register(bodyLimit, { limit: service.bodyLimit })
   for (const path of service.plugins) {
     await scope.register(await loadServicePlugin(service, path))

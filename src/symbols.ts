@@ -5,3 +5,5 @@ export const kBytesAtStart = Symbol('gatehouse.bytesAtStart')
 export const kClientResponse = Symbol('gatehouse.clientResponse')
 /** The verified caller of a request (src/auth/principal.ts), null when anonymous. */
 export const kPrincipal = Symbol('gatehouse.principal')
+/** The gateway's KeyRing (src/auth/key-ring.ts), shared by every service scope. */
+export const kKeyRing = Symbol('gatehouse.keyRing')

@@ -4,6 +4,30 @@ export interface Principal {
   readonly subject: string | null
   /** The verified claims (the token's payload). */
   readonly claims: Readonly<Record<string, unknown>>
-  /** Scopes from `scope` (space-separated) or `scp` (a list). */
+  /** Scopes from `scope` (space-separated, RFC 8693 §4.2) or `scp` (a list, as Azure AD and Okta send it). */
   readonly scopes: ReadonlySet<string>
+  /** The scopes space-separated, as the `x-user-scopes`-style identity header carries them. */
+  readonly scopeList: string
+}
+
+// fast-jwt's cache hands back the same payload object for a repeated token, so its principal is built once.
+const principals = new WeakMap<object, Principal>()
+
+export function principalFor (claims: Readonly<Record<string, unknown>>): Principal {
+  let principal = principals.get(claims)
+  if (principal === undefined) {
+    const scopes = scopesOf(claims)
+    principal = { subject: typeof claims.sub === 'string' ? claims.sub : null, claims, scopes, scopeList: [...scopes].join(' ') }
+    principals.set(claims, principal)
+  }
+  return principal
+}
+
+function scopesOf (claims: Readonly<Record<string, unknown>>): ReadonlySet<string> {
+  const scopes = new Set<string>()
+  if (typeof claims.scope === 'string') for (const scope of claims.scope.split(' ')) if (scope !== '') scopes.add(scope)
+  const scp = claims.scp
+  if (typeof scp === 'string') scopes.add(scp)
+  if (Array.isArray(scp)) for (const scope of scp) if (typeof scope === 'string') scopes.add(scope)
+  return scopes
 }

@@ -23,14 +23,16 @@ function isVerifyingKey (pem: string): boolean {
 }
 
 export async function resolveGatewayAuth (auth: Static<typeof GatewayAuth>, files: FileContext): Promise<AuthKeySettings> {
-  const publicKeys = await Promise.all((auth.publicKeys ?? []).map(async (key, index) => {
+  // One after the other, so problems come out in the order of the file.
+  const publicKeys: Array<AuthKeySettings['publicKeys'][number]> = []
+  for (const [index, key] of (auth.publicKeys ?? []).entries()) {
     const at = `gateway.auth.publicKeys[${index}].file`
     const pem = await readTextFile(key.file, at, files)
     if (pem !== undefined && !isVerifyingKey(pem)) {
       files.problems.push({ path: at, message: `"${key.file}" is not an RSA, EC or Ed25519 public key in PEM form`, hint: 'export the public key, e.g. openssl pkey -pubout' })
     }
-    return { pem: pem ?? '', kid: key.kid ?? null, file: key.file }
-  }))
+    publicKeys.push({ pem: pem ?? '', kid: key.kid ?? null, file: key.file })
+  }
   return {
     secrets: (auth.secrets ?? []).map((secret) => ({ secret: secret.secret, algorithms: secret.algorithms ?? HS_ALGORITHMS, kid: secret.kid ?? null })),
     publicKeys,

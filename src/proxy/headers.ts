@@ -4,6 +4,8 @@
  * - X-Forwarded-For/Proto/Host/Prefix, X-Real-IP and X-Request-Id are set by the gateway; client-sent
  *   forwarding headers are only extended when the peer is a trusted proxy, so a client cannot choose the
  *   address, scheme or port an upstream sees.
+ * - With auth, the service's identity headers come only from the verified token (the client's copies are
+ *   dropped, authenticated or not), and Authorization passes only when the service forwards it (issue 3).
  * - Upstream `Server` / `X-Powered-By` are removed, so responses do not advertise the backend stack.
  *
  * Both directions build a new object instead of deleting from the one they get: `delete` turns a V8
@@ -12,7 +14,10 @@
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import type { FastifyRequest } from 'fastify'
+import { writeIdentityHeaders, type IdentityHeaderPairs } from '../auth/identity-headers.js'
+import type { ResolvedService } from '../config/types.js'
 import { REQUEST_ID_HEADER } from '../http/request-id.js'
+import { kPrincipal } from '../symbols.js'
 
 const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate',
   'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings'])
@@ -61,6 +66,19 @@ export function filterResponseHeaders (headers: HeaderBag): HeaderBag {
 export interface ForwardingContext {
   readonly prefix: string
   readonly isTrustedPeer: PeerTrust
+  /** Client headers this service never forwards (its identity headers, Authorization unless forwarded), or null. */
+  readonly dropped: ReadonlySet<string> | null
+  /** Headers set from the verified principal, or null when the service has no auth. */
+  readonly identity: IdentityHeaderPairs | null
+}
+
+/** The forwarding rules of a service: its auth settings decide which client headers never pass. */
+export function forwardingContext (service: ResolvedService, isTrustedPeer: PeerTrust): ForwardingContext {
+  const auth = service.auth
+  if (auth === null) return { prefix: service.prefix, isTrustedPeer, dropped: null, identity: null }
+  const dropped = new Set(auth.identityHeaders.map(([header]) => header))
+  if (!auth.forwardAuthorization) dropped.add('authorization')
+  return { prefix: service.prefix, isTrustedPeer, dropped, identity: auth.identityHeaders }
 }
 
 /** Request headers for the upstream, built from the client's (`headers`) and the gateway's own. */
@@ -82,10 +100,13 @@ export function forwardRequestHeaders (request: FastifyRequest, headers: Incomin
     [REQUEST_ID_HEADER]: request.id
   }
   const named = namedInConnection(headers.connection)
+  const dropped = context.dropped
   for (const name in headers) {
     if (NEVER_FORWARDED.has(name) || HOP_BY_HOP.has(name) || named?.has(name) === true) continue
     if (!trusted && FROM_TRUSTED_PROXY_ONLY.has(name)) continue
+    if (dropped !== null && dropped.has(name)) continue
     out[name] = headers[name]
   }
+  if (context.identity !== null) writeIdentityHeaders(out, request[kPrincipal], context.identity)
   return out
 }

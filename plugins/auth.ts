@@ -1,0 +1,125 @@
+/**
+ * JWT authentication and authorization (issue 3), on @fastify/jwt (fast-jwt underneath).
+ *
+ * `authKeys` (root): one KeyRing for the gateway, so every service shares key material, JWKS fetches and
+ * their cooldowns. `serviceAuth` (per service scope): a verifier with the service's claim rules and a cache
+ * of verified tokens, and one onRequest hook: public route? → bearer token → verify → claim shapes →
+ * scopes and claims → `request[kPrincipal]`. Every refusal is 401 (403 for scopes) problem+json with a
+ * `WWW-Authenticate: Bearer` challenge (RFC 6750 §3), and the upstream is never called.
+ */
+import fp from 'fastify-plugin'
+import fastifyJwt, { type FastifyJWTOptions } from '@fastify/jwt'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { AuthKeySettings, ResolvedService, ServiceAuthSettings } from '../src/config/types.js'
+import { AuthRequiredError, InsufficientScopeError, TokenInvalidError } from '../src/errors.js'
+import { bearerToken } from '../src/auth/bearer.js'
+import { hasWellFormedClaims } from '../src/auth/claims.js'
+import { KeyRing } from '../src/auth/key-ring.js'
+import { principalFor, type Principal } from '../src/auth/principal.js'
+import { refusalReason, tokenRefusal } from '../src/auth/refusal.js'
+import { compileRequirements, type RequirementCheck } from '../src/auth/requirements.js'
+import { compileRouteMatch, pathBelowPrefix, type RouteTest } from '../src/http/route-match.js'
+import { kKeyRing, kPrincipal } from '../src/symbols.js'
+
+async function authKeys (app: FastifyInstance, { settings }: { settings: AuthKeySettings }): Promise<void> {
+  const ring = new KeyRing(settings, app.log)
+  app.decorate(kKeyRing, ring)
+  app.addHook('onReady', async () => { await ring.start() })
+  app.addHook('onClose', async () => { ring.stop() })
+}
+
+/**
+ * How long fast-jwt remembers a refused token. A bad signature or an expired token stays bad, so a replay
+ * costs no signature check for a minute. A key that could not be found (a kid not fetched yet, a key set
+ * that was unreachable) or an `nbf` still ahead may turn good: those are not remembered. fast-jwt stores
+ * an error until now + clockTolerance + ttl, so "not remembered" is a ttl that ends before now.
+ */
+function refusalCacheTtl ({ code }: { code?: string }, clockTolerance: number): number {
+  return code === 'FAST_JWT_KEY_FETCHING_ERROR' || code === 'FAST_JWT_INACTIVE' ? -clockTolerance - 1 : 60_000
+}
+
+const CHALLENGE = 'Bearer realm="gatehouse"'
+const INVALID_TOKEN_CHALLENGE = `${CHALLENGE}, error="invalid_token"`
+
+interface CompiledRule { readonly applies: RouteTest, readonly check: RequirementCheck | null }
+
+async function serviceAuth (scope: FastifyInstance, { service }: { service: ResolvedService }): Promise<void> {
+  const settings = service.auth as ServiceAuthSettings
+  const keys = scope.gatehouse.config.auth as AuthKeySettings
+  const ring = scope[kKeyRing] as KeyRing
+  await scope.register(fastifyJwt, {
+    // Only for a team plugin calling request.jwtVerify(): it gets the same keys (decoded with its header).
+    secret: async (_request: FastifyRequest, decoded: unknown) => ring.keyFor(decoded as Parameters<KeyRing['keyFor']>[0]),
+    decode: { complete: true },
+    verify: {
+      key: ring.keyFor,
+      cache: keys.cacheSize === 0 ? false : keys.cacheSize,
+      errorCacheTTL: (error: { code?: string }) => refusalCacheTtl(error, keys.clockTolerance),
+      clockTolerance: keys.clockTolerance,
+      // fast-jwt skips iss/aud checks when the claim is absent: require them whenever they are checked.
+      requiredClaims: [
+        ...(keys.requireExp ? ['exp'] : []),
+        ...(keys.issuers === null ? [] : ['iss']),
+        ...(settings.audiences === null ? [] : ['aud'])
+      ],
+      ...(keys.issuers === null ? {} : { allowedIss: [...keys.issuers] }),
+      ...(settings.audiences === null ? {} : { allowedAud: [...settings.audiences] })
+    }
+    // @fastify/jwt documents `verify.key` as a string, a buffer or a key-returning function; its types know only the first two.
+  } as unknown as FastifyJWTOptions)
+  const verify = scope.jwt.verify as unknown as (token: string) => Promise<unknown>
+  const publicRoutes = settings.public.map(compileRouteMatch)
+  const serviceCheck = compileRequirements(settings)
+  const rules: CompiledRule[] = settings.rules.map((rule) => ({ applies: compileRouteMatch(rule.match), check: compileRequirements(rule) }))
+  const needsPath = publicRoutes.length > 0 || rules.length > 0
+  const prefixLength = service.prefix === '/' ? 0 : service.prefix.length
+  const optional = settings.mode === 'optional'
+  const { maxTokenBytes, clockTolerance } = keys
+
+  scope.addHook('onRequest', async function authenticate (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const path = needsPath ? pathBelowPrefix(request.url, prefixLength) : '/'
+    if (publicRoutes.length > 0 && publicRoutes.some((isPublic) => isPublic(request.method, path))) return
+    let token: string | null
+    try {
+      token = bearerToken(request, maxTokenBytes)
+    } catch (error) {
+      reply.header('www-authenticate', INVALID_TOKEN_CHALLENGE)
+      throw error
+    }
+    if (token === null) {
+      if (optional) return
+      reply.header('www-authenticate', CHALLENGE)
+      throw new AuthRequiredError()
+    }
+    let claims: unknown
+    try {
+      claims = await verify(token)
+    } catch (error) {
+      request.log.debug({ reason: refusalReason(error) }, 'bearer token refused')
+      const refusal = tokenRefusal(error)
+      if (refusal.statusCode === 401) reply.header('www-authenticate', INVALID_TOKEN_CHALLENGE)
+      throw refusal
+    }
+    if (!hasWellFormedClaims(claims, Date.now(), clockTolerance)) {
+      reply.header('www-authenticate', INVALID_TOKEN_CHALLENGE)
+      throw new TokenInvalidError()
+    }
+    const principal = principalFor(claims)
+    if (!isAuthorized(principal, request.method, path)) {
+      reply.header('www-authenticate', `${CHALLENGE}, error="insufficient_scope"`)
+      throw new InsufficientScopeError()
+    }
+    request[kPrincipal] = principal
+  })
+
+  function isAuthorized (principal: Principal, method: string, path: string): boolean {
+    if (serviceCheck !== null && !serviceCheck(principal)) return false
+    for (const rule of rules) {
+      if (rule.check !== null && rule.applies(method, path) && !rule.check(principal)) return false
+    }
+    return true
+  }
+}
+
+export const authKeysPlugin = fp(authKeys, { name: 'gatehouse-auth-keys', fastify: '5.x' })
+export const serviceAuthPlugin = fp(serviceAuth, { name: 'gatehouse-service-auth', fastify: '5.x' })

@@ -1,0 +1,122 @@
+/**
+ * Rate limits (issue 3), in two plugins:
+ * - `gatewayRateLimit` (root): the shared state (store, Redis client, failure counts) and the per-IP tier,
+ *   a root onRequest hook, so it counts every request before auth, 404s and 401s included, but never
+ *   the gateway's own endpoints (health checks must not be throttled);
+ * - `serviceRateLimit` (service scope, after auth): the service's caller tier, then each matching route tier.
+ * Both wrap their hook with fastify-plugin so it applies to the scope they are registered in.
+ */
+import fp from 'fastify-plugin'
+import proxyAddr from 'proxy-addr'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { GatewayConfig, ResolvedService, RouteMatchSettings } from '../src/config/types.js'
+import { compileRouteMatch, type RouteTest } from '../src/http/route-match.js'
+import { callerKeyFor, exemptKeys } from '../src/rate-limit/client-key.js'
+import { countedPath } from '../src/rate-limit/counted-path.js'
+import { kRateLimit, rateLimitStatus, type RateLimitState, type RateLimitStatus } from '../src/rate-limit/state.js'
+import { StoreFailures } from '../src/rate-limit/store-failures.js'
+import { countRequest, registerTier, type Tier } from '../src/rate-limit/tier.js'
+import { closeRedis, connectRedis, createRedisClient } from '../src/redis/client.js'
+import { kService } from '../src/symbols.js'
+
+async function gatewayRateLimit (app: FastifyInstance): Promise<void> {
+  const { config } = app.gatehouse
+  const { rateLimit } = config
+  const redis = rateLimit.store === 'redis' && config.redis !== null && hasTiers(config)
+    ? createRedisClient(config.redis, app.log)
+    : null
+  const state: RateLimitState = {
+    settings: rateLimit,
+    redis,
+    keyPrefix: config.redis?.keyPrefix ?? '',
+    failures: new StoreFailures(rateLimit.failurePolicy, app.log)
+  }
+  app.decorate(kRateLimit, state)
+  if (redis !== null) {
+    app.addHook('onClose', async () => { await closeRedis(redis) })
+    await connectRedis(redis)
+  }
+  if (rateLimit.perIp === null) return
+
+  const tier = await registerTier(app, { name: 'ip', namespace: 'ip', max: rateLimit.perIp.max, window: rateLimit.perIp.window })
+  const isExempt = compileAddressList(rateLimit.perIp.allow)
+  const adminPrefix = config.adminPrefix
+  app.addHook('onRequest', async function limitPerClientIp (request: FastifyRequest, reply: FastifyReply) {
+    if (isExempt(request.ip) || isAdminEndpoint(request, adminPrefix)) return
+    await countRequest(tier, request, reply)
+  })
+}
+
+function hasTiers (config: GatewayConfig): boolean {
+  return config.rateLimit.perIp !== null || config.services.some((service) => service.rateLimit !== null)
+}
+
+function compileAddressList (allow: readonly string[]): (ip: string) => boolean {
+  if (allow.length === 0) return () => false
+  const listed = proxyAddr.compile([...allow])
+  return (ip) => listed(ip, 0)
+}
+
+/** A route of the admin scope: not a service, not a 404 (a probe below the admin prefix is still counted). */
+function isAdminEndpoint (request: FastifyRequest, adminPrefix: string): boolean {
+  if (request[kService] !== undefined || request.is404) return false
+  const route = request.routeOptions.url ?? ''
+  return route === adminPrefix || route.startsWith(adminPrefix + '/')
+}
+
+export interface ServiceRateLimitOptions {
+  readonly service: ResolvedService
+}
+
+interface RouteTier {
+  readonly matches: RouteTest
+  readonly tier: Tier
+}
+
+async function serviceRateLimitTiers (scope: FastifyInstance, { service }: ServiceRateLimitOptions): Promise<void> {
+  const settings = service.rateLimit
+  if (settings === null) return
+  const key = callerKeyFor(settings.key)
+  const exempt = exemptKeys(settings.key, settings.allow)
+  const serviceTier = await registerTier(scope, {
+    name: 'user', namespace: `service:${service.name}:user`, max: settings.max, window: settings.window, key, exempt
+  })
+  const routeTiers: RouteTier[] = []
+  for (const [index, route] of settings.routes.entries()) {
+    const name = routeTierName(route.match, index, settings.routes.map((other) => other.match))
+    routeTiers.push({
+      matches: compileRouteMatch(route.match),
+      tier: await registerTier(scope, { name, namespace: `service:${service.name}:${name}`, max: route.max, window: route.window, key, exempt })
+    })
+  }
+  const prefix = service.prefix
+  scope.addHook('onRequest', async function limitServiceCallers (request: FastifyRequest, reply: FastifyReply) {
+    await countRequest(serviceTier, request, reply)
+    if (routeTiers.length === 0) return
+    const path = countedPath(request.url, prefix)
+    for (const route of routeTiers) {
+      if (route.matches(request.method, path)) await countRequest(route.tier, request, reply)
+    }
+  })
+}
+
+/** "route:/search", with the methods when set ("route:/search:POST"), and the index when two would share a name. */
+function routeTierName (match: RouteMatchSettings, index: number, all: readonly RouteMatchSettings[]): string {
+  const name = routeName(match)
+  return all.filter((other) => routeName(other) === name).length > 1 ? `${name}#${index}` : name
+}
+
+function routeName ({ path, methods }: RouteMatchSettings): string {
+  return `route:${path}${methods === null ? '' : ':' + methods.join(',')}`
+}
+
+/** `GET <adminPrefix>/rate-limit`: the store in use, its state and the requests it failed. */
+export async function rateLimitStatusEndpoint (this: FastifyInstance): Promise<RateLimitStatus> {
+  return rateLimitStatus(this[kRateLimit])
+}
+
+export default fp(gatewayRateLimit, { name: 'gatehouse-rate-limit', fastify: '5.x', dependencies: ['gatehouse-observability'] })
+
+export const serviceRateLimit = fp(serviceRateLimitTiers, {
+  name: 'gatehouse-service-rate-limit', fastify: '5.x', dependencies: ['gatehouse-rate-limit']
+})

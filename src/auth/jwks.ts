@@ -1,0 +1,72 @@
+/**
+ * One remote JSON Web Key Set, on jose's `createRemoteJWKSet`: keys cached, the set refetched in the
+ * background every `refreshInterval`, and a token with an unknown `kid` refetches it at most once per
+ * `cooldown` (so a key rotation is picked up at once, while a flood of invented kids costs one fetch).
+ * The URL comes from services.json only; a token's `jku`, `x5u` or `iss` never chooses where keys come from.
+ */
+import { KeyObject, type webcrypto } from 'node:crypto'
+import { createRemoteJWKSet, errors as joseErrors } from 'jose'
+import type { FastifyBaseLogger } from 'fastify'
+import type { AuthKeySettings } from '../config/types.js'
+
+type JwksSettings = AuthKeySettings['jwks'][number]
+
+/** The key set could not be fetched: not the token's fault (503, not 401). */
+export class KeySetUnavailable extends Error {}
+
+export class RemoteKeySet {
+  readonly issuers: ReadonlySet<string>
+  private readonly keys: ReturnType<typeof createRemoteJWKSet>
+  private readonly pemByKey = new WeakMap<object, string>()
+  private refreshTimer: NodeJS.Timeout | null = null
+
+  constructor (private readonly settings: JwksSettings, private readonly log: FastifyBaseLogger) {
+    this.issuers = new Set(settings.issuers)
+    // Freshness is the background refresh's job: a request never waits for a scheduled refetch.
+    this.keys = createRemoteJWKSet(new URL(settings.url), {
+      cooldownDuration: settings.cooldown,
+      cacheMaxAge: Number.POSITIVE_INFINITY,
+      timeoutDuration: settings.timeout
+    })
+  }
+
+  /** Fetches the set once (a failure is logged, not fatal) and keeps it fresh until `stop()`. */
+  async start (): Promise<void> {
+    await this.refresh()
+    this.refreshTimer = setInterval(() => { this.refresh().catch(() => {}) }, this.settings.refreshInterval)
+    this.refreshTimer.unref()
+  }
+
+  stop (): void {
+    if (this.refreshTimer !== null) clearInterval(this.refreshTimer)
+    this.refreshTimer = null
+  }
+
+  /** The PEM of the key for this header; throws when there is none (or the set cannot be fetched). */
+  async pemFor (alg: string, kid: string | undefined): Promise<string> {
+    let key: object
+    try {
+      key = await this.keys(kid === undefined ? { alg } : { alg, kid })
+    } catch (error) {
+      if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys ||
+        error instanceof joseErrors.JOSENotSupported) throw error
+      this.log.warn({ jwks: this.settings.url, err: { type: (error as Error).name, message: (error as Error).message } }, 'JWKS fetch failed')
+      throw new KeySetUnavailable('the key set could not be fetched')
+    }
+    let pem = this.pemByKey.get(key)
+    if (pem === undefined) {
+      // fast-jwt verifies with PEM text; jose hands out WebCrypto keys, one object per JWK, so this converts once.
+      pem = KeyObject.from(key as webcrypto.CryptoKey).export({ type: 'spki', format: 'pem' }).toString()
+      this.pemByKey.set(key, pem)
+    }
+    return pem
+  }
+
+  private async refresh (): Promise<void> {
+    try {
+      await this.keys.reload()
+    } catch (error) {
+      this.log.warn({ jwks: this.settings.url, err: { type: (error as Error).name, message: (error as Error).message } }, 'JWKS refresh failed; keeping the keys already known')
+    }
+  }
+}
