@@ -18,6 +18,7 @@ import { KeyRing } from '../src/auth/key-ring.js'
 import { principalFor, type Principal } from '../src/auth/principal.js'
 import { refusalReason, tokenRefusal } from '../src/auth/refusal.js'
 import { compileRequirements, type RequirementCheck } from '../src/auth/requirements.js'
+import { normalizedPathBelowPrefix } from '../src/http/normalized-path.js'
 import { compileRouteMatch, pathBelowPrefix, type RouteTest } from '../src/http/route-match.js'
 import { kKeyRing, kPrincipal } from '../src/symbols.js'
 
@@ -71,14 +72,12 @@ async function serviceAuth (scope: FastifyInstance, { service }: { service: Reso
   const publicRoutes = settings.public.map(compileRouteMatch)
   const serviceCheck = compileRequirements(settings)
   const rules: CompiledRule[] = settings.rules.map((rule) => ({ applies: compileRouteMatch(rule.match), check: compileRequirements(rule) }))
-  const needsPath = publicRoutes.length > 0 || rules.length > 0
   const prefixLength = service.prefix === '/' ? 0 : service.prefix.length
   const optional = settings.mode === 'optional'
   const { maxTokenBytes, clockTolerance } = keys
 
   scope.addHook('onRequest', async function authenticate (request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const path = needsPath ? pathBelowPrefix(request.url, prefixLength) : '/'
-    if (publicRoutes.length > 0 && publicRoutes.some((isPublic) => isPublic(request.method, path))) return
+    if (publicRoutes.length > 0 && isPublicRoute(request.method, pathBelowPrefix(request.url, prefixLength))) return
     let token: string | null
     try {
       token = bearerToken(request, maxTokenBytes)
@@ -105,17 +104,24 @@ async function serviceAuth (scope: FastifyInstance, { service }: { service: Reso
       throw new TokenInvalidError()
     }
     const principal = principalFor(claims)
-    if (!isAuthorized(principal, request.method, path)) {
+    if (!isAuthorized(principal, request)) {
       reply.header('www-authenticate', `${CHALLENGE}, error="insufficient_scope"`)
       throw new InsufficientScopeError()
     }
     request[kPrincipal] = principal
   })
 
-  function isAuthorized (principal: Principal, method: string, path: string): boolean {
+  // Public routes exempt, so they match the literal path; rules restrict, so /x, /%78 and //x all meet them.
+  function isPublicRoute (method: string, path: string): boolean {
+    return publicRoutes.some((isPublic) => isPublic(method, path))
+  }
+
+  function isAuthorized (principal: Principal, request: FastifyRequest): boolean {
     if (serviceCheck !== null && !serviceCheck(principal)) return false
+    if (rules.length === 0) return true
+    const path = normalizedPathBelowPrefix(request.url, prefixLength)
     for (const rule of rules) {
-      if (rule.check !== null && rule.applies(method, path) && !rule.check(principal)) return false
+      if (rule.check !== null && rule.applies(request.method, path) && !rule.check(principal)) return false
     }
     return true
   }

@@ -12,7 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { GatewayConfig, ResolvedService, RouteMatchSettings } from '../src/config/types.js'
 import { compileRouteMatch, type RouteTest } from '../src/http/route-match.js'
 import { callerKeyFor, exemptKeys } from '../src/rate-limit/client-key.js'
-import { countedPath } from '../src/rate-limit/counted-path.js'
+import { normalizedPathBelowPrefix } from '../src/http/normalized-path.js'
 import { kRateLimit, rateLimitStatus, type RateLimitState, type RateLimitStatus } from '../src/rate-limit/state.js'
 import { StoreFailures } from '../src/rate-limit/store-failures.js'
 import { countRequest, registerTier, type Tier } from '../src/rate-limit/tier.js'
@@ -89,11 +89,11 @@ async function serviceRateLimitTiers (scope: FastifyInstance, { service }: Servi
       tier: await registerTier(scope, { name, namespace: `service:${service.name}:${name}`, max: route.max, window: route.window, key, exempt })
     })
   }
-  const prefix = service.prefix
+  const prefixLength = service.prefix === '/' ? 0 : service.prefix.length
   scope.addHook('onRequest', async function limitServiceCallers (request: FastifyRequest, reply: FastifyReply) {
     await countRequest(serviceTier, request, reply)
     if (routeTiers.length === 0) return
-    const path = countedPath(request.url, prefix)
+    const path = normalizedPathBelowPrefix(request.url, prefixLength)
     for (const route of routeTiers) {
       if (route.matches(request.method, path)) await countRequest(route.tier, request, reply)
     }

@@ -117,6 +117,10 @@ describe('authorization', () => {
     expect((await getWithToken(app, admin, '/orders/admin')).statusCode).toBe(200)
     expect((await getWithToken(app, admin, '/orders/1', 'DELETE')).statusCode).toBe(403)
     expect((await getWithToken(app, owner, '/orders/1', 'DELETE')).statusCode).toBe(200)
+    // Other spellings of a restricted path meet the same rule.
+    for (const spelling of ['/orders/%61dmin/stats', '/orders//admin/stats', '/orders/admin/', '/orders/ad%6Din']) {
+      expect((await getWithToken(app, reader, spelling)).statusCode, spelling).toBe(403)
+    }
     expect(upstream.requests.map((request) => `${request.method} ${request.url}`)).toEqual(['GET /1', 'GET /admin/stats', 'GET /admin', 'DELETE /1'])
   })
 })

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, LightMyRequestResponse } from 'fastify'
 import { kPrincipal } from '../../src/symbols.js'
 import { callerKeyFor } from '../../src/rate-limit/client-key.js'
-import { countedPath } from '../../src/rate-limit/counted-path.js'
+import { normalizedPathBelowPrefix } from '../../src/http/normalized-path.js'
 import { policyMember } from '../../src/rate-limit/headers.js'
 import { StoreFailures } from '../../src/rate-limit/store-failures.js'
 import type { RunningGateway } from '../../src/server.js'
@@ -240,7 +240,7 @@ describe('rate-limit building blocks', () => {
     ['/a/b', '/', '/a/b'],
     ['/users/%E0%A4%A', '/users', '/%E0%A4%A']
   ])('matches %s below %s as %s', (url, prefix, expected) => {
-    expect(countedPath(url, prefix)).toBe(expected)
+    expect(normalizedPathBelowPrefix(url, prefix === '/' ? 0 : prefix.length)).toBe(expected)
   })
 
   it('writes policy names as escaped sf-strings and windows as whole seconds, rounded up', () => {
