@@ -32,7 +32,7 @@ export async function serviceProxy (scope: FastifyInstance, { service, isTrusted
   const dispatcher = new ClientAwareDispatcher(createUpstreamDispatcher(service))
   scope.addHook('onClose', async () => { await dispatcher.close() })
   const pool = new UpstreamPool(service.loadBalancing === 'round-robin' ? service.upstreams : service.upstreams.slice(0, 1))
-  const forwarding = forwardingContext(service, isTrustedPeer)
+  const forwarding = forwardingContext(service, isTrustedPeer, scope.gatehouse.config.rateLimit)
   await scope.register(httpProxy, {
     ...proxyCallbacks(service, pool, forwarding),
     rewritePrefix: service.rewritePrefix,

@@ -53,7 +53,7 @@ export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, fo
   function rewriteResponseHeaders (headers: ResponseHeaders, request: FastifyRequest): ResponseHeaders {
     // Any response, whatever its status, means the upstream is up.
     pool.reportUp(request[kUpstream])
-    return filterResponseHeaders(headers)
+    return filterResponseHeaders(headers, forwarding.ownedResponseHeaders)
   }
 
   function pickUpstream (request: FastifyRequest): string {

@@ -15,7 +15,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { FastifyRequest } from 'fastify'
 import { writeIdentityHeaders, type IdentityHeaderPairs } from '../auth/identity-headers.js'
-import type { ResolvedService } from '../config/types.js'
+import type { GatewayRateLimitSettings, ResolvedService } from '../config/types.js'
 import { REQUEST_ID_HEADER } from '../http/request-id.js'
 import { kPrincipal } from '../symbols.js'
 
@@ -52,12 +52,13 @@ function namedInConnection (connection: unknown): Set<string> | null {
   return new Set(connection.split(',').map((name) => name.trim().toLowerCase()))
 }
 
-/** Upstream response headers the client may see. */
-export function filterResponseHeaders (headers: HeaderBag): HeaderBag {
+/** Upstream response headers the client may see: not those the gateway writes itself for this service (`owned`). */
+export function filterResponseHeaders (headers: HeaderBag, owned: ReadonlySet<string> | null): HeaderBag {
   const named = namedInConnection(headers.connection)
   const out: HeaderBag = {}
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || NEVER_RETURNED.has(name) || named?.has(name) === true) continue
+    if (owned !== null && owned.has(name)) continue
     out[name] = headers[name]
   }
   return out
@@ -70,15 +71,26 @@ export interface ForwardingContext {
   readonly dropped: ReadonlySet<string> | null
   /** Headers set from the verified principal, or null when the service has no auth. */
   readonly identity: IdentityHeaderPairs | null
+  /** Upstream response headers the gateway writes itself for this service (its rate-limit fields), or null. */
+  readonly ownedResponseHeaders: ReadonlySet<string> | null
 }
 
-/** The forwarding rules of a service: its auth settings decide which client headers never pass. */
-export function forwardingContext (service: ResolvedService, isTrustedPeer: PeerTrust): ForwardingContext {
+const RATE_LIMIT_FIELDS = ['ratelimit', 'ratelimit-policy']
+const LEGACY_RATE_LIMIT_FIELDS = ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset']
+
+/**
+ * The forwarding rules of a service: its auth settings decide which client headers never pass; its rate
+ * limits, which upstream headers would contradict the gateway's own (reply-from applies upstream headers
+ * after our hooks, so an upstream's RateLimit field would silently replace the gateway's).
+ */
+export function forwardingContext (service: ResolvedService, isTrustedPeer: PeerTrust, limits: GatewayRateLimitSettings): ForwardingContext {
+  const limited = limits.perIp !== null || service.rateLimit !== null
+  const ownedResponseHeaders = limited ? new Set([...RATE_LIMIT_FIELDS, ...(limits.legacyHeaders ? LEGACY_RATE_LIMIT_FIELDS : [])]) : null
   const auth = service.auth
-  if (auth === null) return { prefix: service.prefix, isTrustedPeer, dropped: null, identity: null }
+  if (auth === null) return { prefix: service.prefix, isTrustedPeer, dropped: null, identity: null, ownedResponseHeaders }
   const dropped = new Set(auth.identityHeaders.map(([header]) => header))
   if (!auth.forwardAuthorization) dropped.add('authorization')
-  return { prefix: service.prefix, isTrustedPeer, dropped, identity: auth.identityHeaders }
+  return { prefix: service.prefix, isTrustedPeer, dropped, identity: auth.identityHeaders, ownedResponseHeaders }
 }
 
 /** Request headers for the upstream, built from the client's (`headers`) and the gateway's own. */
