@@ -8,7 +8,7 @@ export async function autocannonGenerator (): Promise<LoadGenerator> {
     name: 'autocannon',
     description: 'autocannon in the runner process (it competes with the targets for CPU; p50/p99 at 1 ms resolution)',
     async run (request: LoadRequest): Promise<LoadResult> {
-      const result = await autocannon({ url: request.url, connections: request.connections, duration: request.durationSeconds })
+      const result = await autocannon({ url: request.url, connections: request.connections, duration: request.durationSeconds, headers: { ...request.headers } })
       const requests = result.requests.total
       return {
         requests,

@@ -3,17 +3,35 @@
  * GATEHOUSE_LOG_LEVEL: info writes one access-log line per request, warn writes none). The runner discards
  * stdout, but lines are still formatted and written: that is the honest cost of access logging. The URL
  * is announced on stderr.
+ *
+ * GATEHOUSE_BENCH_STACK=full adds the access-control stack: JWT auth with the secret in
+ * GATEHOUSE_BENCH_SECRET (the runner mints the token), the per-IP tier and a per-subject tier, with limits
+ * far above what a round sends so no request is refused.
  */
 import { parseConfig } from '../src/config/load.js'
 import { shutdownSignal, startGateway } from '../src/server.js'
 import { announceUrl, requireBackendUrl } from './child-protocol.js'
 
+const NEVER_REACHED = 1_000_000_000
+const full = process.env.GATEHOUSE_BENCH_STACK === 'full'
+
 const config = await parseConfig({
   gateway: {
     logLevel: process.env.GATEHOUSE_LOG_LEVEL ?? 'info',
-    listen: { host: '127.0.0.1', port: 0 }
+    listen: { host: '127.0.0.1', port: 0 },
+    ...(full
+      ? {
+          auth: { secrets: [{ secret: process.env.GATEHOUSE_BENCH_SECRET ?? '', algorithms: ['HS256'] }] },
+          rateLimit: { perIp: { max: NEVER_REACHED, window: 60_000 } }
+        }
+      : {})
   },
-  services: [{ name: 'api', prefix: '/api', upstreams: [requireBackendUrl()] }]
+  services: [{
+    name: 'api',
+    prefix: '/api',
+    upstreams: [requireBackendUrl()],
+    ...(full ? { auth: { scopes: ['api:read'] }, rateLimit: { max: NEVER_REACHED, window: 60_000 } } : {})
+  }]
 })
 
 const running = await startGateway(config)

@@ -16,6 +16,8 @@ export interface LoadRequest {
   readonly url: string
   readonly connections: number
   readonly durationSeconds: number
+  /** Request headers sent with every request (e.g. Authorization for the full-stack target). */
+  readonly headers?: Readonly<Record<string, string>>
 }
 
 /** What one run of the load generator saw. Latencies in milliseconds. */

@@ -4,7 +4,7 @@ import type { LoadGenerator } from './load-generator.js'
 import { cpuTicks, rssBytes } from './proc-stats.js'
 
 /** The order targets are loaded in, within each round and body. */
-export const TARGET_NAMES = ['direct', 'baseline', 'baseline+log', 'gatehouse', 'gatehouse-quiet'] as const
+export const TARGET_NAMES = ['direct', 'baseline', 'baseline+log', 'gatehouse', 'gatehouse-quiet', 'gatehouse-full'] as const
 export const BODY_NAMES = ['small', 'large'] as const
 
 export type TargetName = typeof TARGET_NAMES[number]
@@ -16,6 +16,8 @@ export interface Target {
   readonly child: BenchChild
   /** Base URL the body paths are appended to, e.g. http://127.0.0.1:4000/api */
   readonly baseUrl: string
+  /** Headers every request to this target carries. */
+  readonly headers?: Readonly<Record<string, string>>
 }
 
 export interface LoadOptions {
@@ -37,13 +39,17 @@ export interface RoundSample {
   readonly timeouts: number
 }
 
+function headersOf (target: Target): { headers?: Readonly<Record<string, string>> } {
+  return target.headers === undefined ? {} : { headers: target.headers }
+}
+
 export function urlFor (target: Target, body: BodyName): string {
   return `${target.baseUrl}/${body}`
 }
 
 /** Load without recording: JIT, connection pools and caches settle before the measured rounds. */
 export async function warmUp (target: Target, body: BodyName, options: LoadOptions): Promise<void> {
-  await options.generator.run({ url: urlFor(target, body), connections: options.connections, durationSeconds: options.durationSeconds })
+  await options.generator.run({ url: urlFor(target, body), connections: options.connections, durationSeconds: options.durationSeconds, ...headersOf(target) })
 }
 
 export async function measureRound (target: Target, body: BodyName, options: LoadOptions): Promise<RoundSample> {
@@ -51,7 +57,8 @@ export async function measureRound (target: Target, body: BodyName, options: Loa
   const result = await options.generator.run({
     url: urlFor(target, body),
     connections: options.connections,
-    durationSeconds: options.durationSeconds
+    durationSeconds: options.durationSeconds,
+    ...headersOf(target)
   })
   const ticksSpent = cpuTicks(target.child.pid) - ticksBefore
   const { requests } = result

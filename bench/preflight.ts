@@ -18,7 +18,7 @@ export async function checkTargets (direct: Target, proxies: readonly Target[]):
 async function fetchBody (target: Target, body: BodyName): Promise<string> {
   const url = urlFor(target, body)
   // wrk and autocannon send no Accept-Encoding, so neither do we: the check sees what the load sees.
-  const response = await fetch(url, { headers: { 'accept-encoding': 'identity' } })
+  const response = await fetch(url, { headers: { ...target.headers, 'accept-encoding': 'identity' } })
   const text = await response.text()
   if (response.status !== 200) {
     throw new Error(`${target.name} ${url}: expected 200, got ${response.status}: ${text.slice(0, SNIPPET_CHARS)}`)

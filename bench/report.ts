@@ -41,7 +41,8 @@ export const TARGET_DESCRIPTIONS: Readonly<Record<TargetName, string>> = {
   baseline: 'minimal Fastify + @fastify/http-proxy, defaults, logger off',
   'baseline+log': 'the same with `logger: true`: Fastify\'s default request log, 2 JSON lines per request, written synchronously to stdout',
   gatehouse: 'Gatehouse, log level info: 1 access-log line per request through an asynchronous pino destination to stdout',
-  'gatehouse-quiet': 'Gatehouse, log level warn: no access log'
+  'gatehouse-quiet': 'Gatehouse, log level warn: no access log',
+  'gatehouse-full': 'Gatehouse, log level warn, with the access-control stack: JWT auth (HS256, a bearer token on every request, so the verified-token cache answers), the per-IP tier and the per-subject tier (memory store; limits high enough never to refuse)'
 }
 
 /** The ratios table: each row divides the first target's numbers by the second's. */
@@ -49,7 +50,8 @@ const COMPARISONS: ReadonlyArray<readonly [TargetName, TargetName]> = [
   ['gatehouse', 'baseline'],
   ['gatehouse-quiet', 'baseline'],
   ['gatehouse', 'baseline+log'],
-  ['gatehouse', 'direct']
+  ['gatehouse', 'direct'],
+  ['gatehouse-full', 'gatehouse-quiet']
 ]
 
 const MB = 1024 * 1024

@@ -17,6 +17,7 @@ import { checkTargets } from './preflight.js'
 import { clockTicksPerSecond } from './proc-stats.js'
 import { emptySampleTable, findFaults, renderReport, summarize, type BenchEnvironment, type SampleTable } from './report.js'
 import { readSettings, type BenchSettings } from './settings.js'
+import { benchToken } from './token.js'
 
 const EXIT_INTERRUPTED = 130
 /** Every process this runner started (servers and load generator runs) that may still be running. */
@@ -35,16 +36,19 @@ function track (child: ChildProcess): void {
 async function startTargets (): Promise<Target[]> {
   const backend = await startChild({ name: 'backend', script: 'backend.js' }, track)
   const env = { BACKEND_URL: withoutTrailingSlash(backend.url) }
-  const proxy = async (name: Exclude<Target['name'], 'direct'>, script: string, extra: Record<string, string>): Promise<Target> => {
+  const proxy = async (name: Exclude<Target['name'], 'direct'>, script: string, extra: Record<string, string>, headers?: Record<string, string>): Promise<Target> => {
     const child = await startChild({ name, script, env: { ...env, ...extra } }, track)
-    return { name, child, baseUrl: `${withoutTrailingSlash(child.url)}/api` }
+    return { name, child, baseUrl: `${withoutTrailingSlash(child.url)}/api`, ...(headers === undefined ? {} : { headers }) }
   }
+  const token = await benchToken()
   return [
     { name: 'direct', child: backend, baseUrl: withoutTrailingSlash(backend.url) },
     await proxy('baseline', 'baseline.js', { BASELINE_LOGGER: '0' }),
     await proxy('baseline+log', 'baseline.js', { BASELINE_LOGGER: '1' }),
     await proxy('gatehouse', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'info' }),
-    await proxy('gatehouse-quiet', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn' })
+    await proxy('gatehouse-quiet', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn' }),
+    await proxy('gatehouse-full', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_BENCH_STACK: 'full', GATEHOUSE_BENCH_SECRET: token.secret },
+      { authorization: `Bearer ${token.token}` })
   ]
 }
 

@@ -31,7 +31,8 @@ function wrkVersion (path: string): Promise<string> {
 }
 
 async function runWrk (path: string, request: LoadRequest, track: TrackProcess): Promise<LoadResult> {
-  const args = ['-t1', `-c${request.connections}`, `-d${request.durationSeconds}s`, '--latency', request.url]
+  const headerArgs = Object.entries(request.headers ?? {}).flatMap(([name, value]) => ['-H', `${name}: ${value}`])
+  const args = ['-t1', `-c${request.connections}`, `-d${request.durationSeconds}s`, '--latency', ...headerArgs, request.url]
   const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   track(child)
   let stdout = ''
@@ -39,7 +40,8 @@ async function runWrk (path: string, request: LoadRequest, track: TrackProcess):
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
   const [code, signal] = await once(child, 'close') as [number | null, NodeJS.Signals | null]
-  const command = `wrk ${args.join(' ')}`
+  // The command as reported: header values (a bearer token) are not worth printing.
+  const command = `wrk ${args.map((arg, index) => args[index - 1] === '-H' ? `'${arg.split(':')[0] ?? ''}: …'` : arg).join(' ')}`
   if (code !== 0) {
     throw new Error(`${command} failed (code ${code}, signal ${signal}):\n${(stdout + stderr).slice(0, SNIPPET_CHARS)}`)
   }

@@ -5,6 +5,8 @@
  */
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
+import { randomBytes } from 'node:crypto'
+import { mintDevToken } from '../src/auth/dev-token.js'
 import { loadConfig } from '../src/config/load.js'
 import { shutdownSignal, startGateway } from '../src/server.js'
 import { buildCartService } from './services/cart.js'
@@ -40,11 +42,16 @@ async function startFleet (): Promise<FastifyInstance[]> {
 }
 
 async function main (): Promise<void> {
+  // services.json requires a token secret from the environment; the demo makes one up for this run.
+  process.env.GATEHOUSE_JWT_SECRET ??= randomBytes(32).toString('base64url')
+  const config = await loadConfig(SERVICES_JSON)
+  const reader = await demoToken(config.auth, 'alice', 'orders:read')
+  const writer = await demoToken(config.auth, 'bob', 'orders:read orders:write')
   process.stdout.write('Starting the demo fleet:\n')
   const fleet = await startFleet()
   let gateway
   try {
-    gateway = await startGateway(await loadConfig(SERVICES_JSON))
+    gateway = await startGateway(config)
   } catch (error) {
     // Without the gateway there is no demo: stop the fleet so the process ends.
     await Promise.all(fleet.map((app) => app.close()))
@@ -54,14 +61,20 @@ async function main (): Promise<void> {
   process.stdout.write(`
 Gatehouse is in front of them at ${base}
 
+Tokens for this run (signed with GATEHOUSE_JWT_SECRET; \`gatehouse token --sub NAME --scope ...\` mints more):
+  READER='${reader}'
+  WRITER='${writer}'
+
 Try:
-  curl ${base}/users
-  curl ${base}/users/1
-  curl -X POST ${base}/users -H 'content-type: application/json' -d '{"name":"Grace","email":"grace@example.com"}'
-  curl ${base}/orders            # run it twice: two replicas, round-robin
-  curl -X PUT ${base}/cart/1/items/notebook -H 'content-type: application/json' -d '{"qty":2}'
-  curl '${base}/cart/1?tenant=acme'
-  curl --path-as-is ${base}/users/../admin   # 400: dot-segments never reach an upstream
+  curl ${base}/users                                        # public: the list needs no token
+  curl -i ${base}/users/1                                   # 401 with WWW-Authenticate: Bearer
+  curl -H "authorization: Bearer $READER" ${base}/users/1
+  curl -i -H "authorization: Bearer $READER" ${base}/orders  # twice: two replicas; RateLimit headers
+  curl -X POST -H "authorization: Bearer $READER" ${base}/orders    # 403: needs orders:write
+  curl -X POST -H "authorization: Bearer $WRITER" -H 'content-type: application/json' \\
+       -d '{"userId":"1","items":[{"sku":"notebook","qty":2}]}' ${base}/orders
+  curl -X PUT -H "authorization: Bearer $READER" -H 'content-type: application/json' -d '{"qty":2}' ${base}/cart/1/items/notebook
+  curl --path-as-is ${base}/users/../admin                  # 400: dot-segments never reach an upstream
   curl ${base}/_gatehouse/readyz
 
 Ctrl-C stops everything.
@@ -69,6 +82,12 @@ Ctrl-C stops everything.
   await shutdownSignal()
   await gateway.close()
   await Promise.all(fleet.map((app) => app.close()))
+}
+
+async function demoToken (auth: Parameters<typeof mintDevToken>[0], subject: string, scope: string): Promise<string> {
+  const minted = await mintDevToken(auth, { subject, scope, ttl: '8h' })
+  if (minted.token === undefined) throw new Error(`cannot mint a demo token: ${minted.problem ?? 'unknown'}`)
+  return minted.token
 }
 
 main().catch((error: unknown) => {

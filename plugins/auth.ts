@@ -3,7 +3,7 @@
  *
  * `authKeys` (root): one KeyRing for the gateway, so every service shares key material, JWKS fetches and
  * their cooldowns. `serviceAuth` (per service scope): a verifier with the service's claim rules and a cache
- * of verified tokens, and one onRequest hook: public route? → bearer token → verify → claim shapes →
+ * of verified tokens (src/auth/verified-tokens.ts), and one onRequest hook: public route? → bearer token → verify → claim shapes →
  * scopes and claims → `request[kPrincipal]`. Every refusal is 401 (403 for scopes) problem+json with a
  * `WWW-Authenticate: Bearer` challenge (RFC 6750 §3), and the upstream is never called.
  */
@@ -16,6 +16,7 @@ import { bearerToken } from '../src/auth/bearer.js'
 import { hasWellFormedClaims } from '../src/auth/claims.js'
 import { KeyRing } from '../src/auth/key-ring.js'
 import { principalFor, type Principal } from '../src/auth/principal.js'
+import { VerifiedTokens } from '../src/auth/verified-tokens.js'
 import { refusalReason, tokenRefusal } from '../src/auth/refusal.js'
 import { compileRequirements, type RequirementCheck } from '../src/auth/requirements.js'
 import { normalizedPathBelowPrefix } from '../src/http/normalized-path.js'
@@ -69,6 +70,7 @@ async function serviceAuth (scope: FastifyInstance, { service }: { service: Reso
     // @fastify/jwt documents `verify.key` as a string, a buffer or a key-returning function; its types know only the first two.
   } as unknown as FastifyJWTOptions)
   const verify = scope.jwt.verify as unknown as (token: string) => Promise<unknown>
+  const verified = new VerifiedTokens(keys.cacheSize, keys.clockTolerance)
   const publicRoutes = settings.public.map(compileRouteMatch)
   const serviceCheck = compileRequirements(settings)
   const rules: CompiledRule[] = settings.rules.map((rule) => ({ applies: compileRouteMatch(rule.match), check: compileRequirements(rule) }))
@@ -76,40 +78,66 @@ async function serviceAuth (scope: FastifyInstance, { service }: { service: Reso
   const optional = settings.mode === 'optional'
   const { maxTokenBytes, clockTolerance } = keys
 
-  scope.addHook('onRequest', async function authenticate (request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    if (publicRoutes.length > 0 && isPublicRoute(request.method, pathBelowPrefix(request.url, prefixLength))) return
+  // A callback hook: a token seen before is admitted synchronously, without a promise.
+  scope.addHook('onRequest', function authenticate (request: FastifyRequest, reply: FastifyReply, done: HookDone): void {
+    if (publicRoutes.length > 0 && isPublicRoute(request.method, pathBelowPrefix(request.url, prefixLength))) {
+      done()
+      return
+    }
     let token: string | null
     try {
       token = bearerToken(request, maxTokenBytes)
     } catch (error) {
       reply.header('www-authenticate', INVALID_TOKEN_CHALLENGE)
-      throw error
+      done(error as Error)
+      return
     }
     if (token === null) {
-      if (optional) return
+      if (optional) {
+        done()
+        return
+      }
       reply.header('www-authenticate', CHALLENGE)
-      throw new AuthRequiredError()
+      done(new AuthRequiredError())
+      return
     }
-    let claims: unknown
-    try {
-      claims = await verify(token)
-    } catch (error) {
+    const known = verified.get(token, Date.now())
+    if (known !== undefined) {
+      admit(request, reply, known, done)
+      return
+    }
+    verifyToken(token, request, reply, done)
+  })
+
+  /** A token not seen before: fast-jwt checks the signature and claims (the only path with a promise). */
+  function verifyToken (token: string, request: FastifyRequest, reply: FastifyReply, done: HookDone): void {
+    verify(token).then((claims) => {
+      const now = Date.now()
+      if (!hasWellFormedClaims(claims, now, clockTolerance)) {
+        reply.header('www-authenticate', INVALID_TOKEN_CHALLENGE)
+        done(new TokenInvalidError())
+        return
+      }
+      const principal = principalFor(claims)
+      verified.remember(token, principal, now)
+      admit(request, reply, principal, done)
+    }, (error: unknown) => {
       request.log.debug({ reason: refusalReason(error) }, 'bearer token refused')
       const refusal = tokenRefusal(error)
       if (refusal.statusCode === 401) reply.header('www-authenticate', INVALID_TOKEN_CHALLENGE)
-      throw refusal
-    }
-    if (!hasWellFormedClaims(claims, Date.now(), clockTolerance)) {
-      reply.header('www-authenticate', INVALID_TOKEN_CHALLENGE)
-      throw new TokenInvalidError()
-    }
-    const principal = principalFor(claims)
+      done(refusal)
+    })
+  }
+
+  function admit (request: FastifyRequest, reply: FastifyReply, principal: Principal, done: HookDone): void {
     if (!isAuthorized(principal, request)) {
       reply.header('www-authenticate', `${CHALLENGE}, error="insufficient_scope"`)
-      throw new InsufficientScopeError()
+      done(new InsufficientScopeError())
+      return
     }
     request[kPrincipal] = principal
-  })
+    done()
+  }
 
   // Public routes exempt, so they match the literal path; rules restrict, so /x, /%78 and //x all meet them.
   function isPublicRoute (method: string, path: string): boolean {
@@ -126,6 +154,8 @@ async function serviceAuth (scope: FastifyInstance, { service }: { service: Reso
     return true
   }
 }
+
+type HookDone = (error?: Error) => void
 
 export const authKeysPlugin = fp(authKeys, { name: 'gatehouse-auth-keys', fastify: '5.x' })
 export const serviceAuthPlugin = fp(serviceAuth, { name: 'gatehouse-service-auth', fastify: '5.x' })

@@ -11,11 +11,11 @@ import proxyAddr from 'proxy-addr'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { GatewayConfig, ResolvedService, RouteMatchSettings } from '../src/config/types.js'
 import { compileRouteMatch, type RouteTest } from '../src/http/route-match.js'
-import { callerKeyFor, exemptKeys } from '../src/rate-limit/client-key.js'
+import { callerKeyFor, clientIpKey, exemptKeys } from '../src/rate-limit/client-key.js'
 import { normalizedPathBelowPrefix } from '../src/http/normalized-path.js'
 import { kRateLimit, rateLimitStatus, type RateLimitState, type RateLimitStatus } from '../src/rate-limit/state.js'
 import { StoreFailures } from '../src/rate-limit/store-failures.js'
-import { countRequest, registerTier, type Tier } from '../src/rate-limit/tier.js'
+import { countRequest, createTier, type Tier, type TierDone } from '../src/rate-limit/tier.js'
 import { closeRedis, connectRedis, createRedisClient } from '../src/redis/client.js'
 import { kService } from '../src/symbols.js'
 
@@ -38,12 +38,15 @@ async function gatewayRateLimit (app: FastifyInstance): Promise<void> {
   }
   if (rateLimit.perIp === null) return
 
-  const tier = await registerTier(app, { name: 'ip', namespace: 'ip', max: rateLimit.perIp.max, window: rateLimit.perIp.window })
+  const tier = createTier(state, { name: 'ip', namespace: 'ip', max: rateLimit.perIp.max, window: rateLimit.perIp.window, key: clientIpKey })
   const isExempt = compileAddressList(rateLimit.perIp.allow)
   const adminPrefix = config.adminPrefix
-  app.addHook('onRequest', async function limitPerClientIp (request: FastifyRequest, reply: FastifyReply) {
-    if (isExempt(request.ip) || isAdminEndpoint(request, adminPrefix)) return
-    await countRequest(tier, request, reply)
+  app.addHook('onRequest', function limitPerClientIp (request: FastifyRequest, reply: FastifyReply, done: TierDone) {
+    if (isExempt(request.ip) || isAdminEndpoint(request, adminPrefix)) {
+      done()
+      return
+    }
+    countRequest(tier, request, reply, done)
   })
 }
 
@@ -78,7 +81,8 @@ async function serviceRateLimitTiers (scope: FastifyInstance, { service }: Servi
   if (settings === null) return
   const key = callerKeyFor(settings.key)
   const exempt = exemptKeys(settings.key, settings.allow)
-  const serviceTier = await registerTier(scope, {
+  const state = scope[kRateLimit]
+  const serviceTier = createTier(state, {
     name: 'user', namespace: `service:${service.name}:user`, max: settings.max, window: settings.window, key, exempt
   })
   const routeTiers: RouteTier[] = []
@@ -86,17 +90,34 @@ async function serviceRateLimitTiers (scope: FastifyInstance, { service }: Servi
     const name = routeTierName(route.match, index, settings.routes.map((other) => other.match))
     routeTiers.push({
       matches: compileRouteMatch(route.match),
-      tier: await registerTier(scope, { name, namespace: `service:${service.name}:${name}`, max: route.max, window: route.window, key, exempt })
+      tier: createTier(state, { name, namespace: `service:${service.name}:${name}`, max: route.max, window: route.window, key, exempt })
     })
   }
   const prefixLength = service.prefix === '/' ? 0 : service.prefix.length
-  scope.addHook('onRequest', async function limitServiceCallers (request: FastifyRequest, reply: FastifyReply) {
-    await countRequest(serviceTier, request, reply)
-    if (routeTiers.length === 0) return
+  if (routeTiers.length === 0) {
+    scope.addHook('onRequest', function limitServiceCallers (request: FastifyRequest, reply: FastifyReply, done: TierDone) {
+      countRequest(serviceTier, request, reply, done)
+    })
+    return
+  }
+  scope.addHook('onRequest', function limitServiceAndRouteCallers (request: FastifyRequest, reply: FastifyReply, done: TierDone) {
     const path = normalizedPathBelowPrefix(request.url, prefixLength)
-    for (const route of routeTiers) {
-      if (route.matches(request.method, path)) await countRequest(route.tier, request, reply)
-    }
+    const matching = [serviceTier]
+    for (const route of routeTiers) if (route.matches(request.method, path)) matching.push(route.tier)
+    countInTurn(matching, 0, request, reply, done)
+  })
+}
+
+/** Counts the request in each tier in turn, stopping at the first refusal. */
+function countInTurn (tiers: readonly Tier[], index: number, request: FastifyRequest, reply: FastifyReply, done: TierDone): void {
+  const tier = tiers[index]
+  if (tier === undefined) {
+    done()
+    return
+  }
+  countRequest(tier, request, reply, (error) => {
+    if (error !== undefined) done(error)
+    else countInTurn(tiers, index + 1, request, reply, done)
   })
 }
 

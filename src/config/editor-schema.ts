@@ -1,6 +1,6 @@
 /**
  * The editor schema (services.schema.json) generated from the one schema in schema.ts. Numbers and
- * booleans, and strings with a required form, may also be written with a `${VAR}` placeholder
+ * booleans, and strings with a required form or length, may also be written with a `${VAR}` placeholder
  * (substituted before validation), so the editor schema accepts a placeholder string there too.
  */
 import { ServicesFileSchema } from './schema.js'
@@ -20,7 +20,7 @@ function acceptPlaceholders (node: unknown): unknown {
   const copy: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(node)) copy[key] = acceptPlaceholders(value)
   const constrained = copy.type === 'integer' || copy.type === 'number' || copy.type === 'boolean' ||
-    'const' in copy || 'pattern' in copy
+    'const' in copy || 'pattern' in copy || (typeof copy.minLength === 'number' && copy.minLength > 1)
   if (constrained) {
     const { description, default: fallback, ...value } = copy
     return { ...(description === undefined ? {} : { description }), ...(fallback === undefined ? {} : { default: fallback }), anyOf: [value, PLACEHOLDER_STRING] }

@@ -23,7 +23,13 @@ const LONGEST_KEPT_VALUE = 64
 
 /** The bucket of a client address: IPv4 as is, IPv6 as its /64 network. */
 export function clientBucket (ip: string): string {
-  return normalizeIP(ip, IPV6_GROUP_BITS)
+  // An IPv4 address (the common case) has no ':', and needs none of the IPv6 parsing.
+  return ip.includes(':') ? normalizeIP(ip, IPV6_GROUP_BITS) : ip
+}
+
+/** The per-IP tier's key: the client bucket (the tier has a namespace of its own, so no partition prefix). */
+export function clientIpKey (request: FastifyRequest): string {
+  return clientBucket(request.ip)
 }
 
 export type CallerKey = (request: FastifyRequest) => string

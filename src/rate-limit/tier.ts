@@ -1,89 +1,93 @@
 /**
- * One rate-limit tier: a limit, a key, its own counters, and what it adds to the response. The counting
- * engine is @fastify/rate-limit, used through `createRateLimit()` so the tier (not the plugin) decides
- * headers, errors and what a store failure means.
- *
- * Each tier gets its own @fastify/rate-limit registration, in its own encapsulated context, because:
- * - a registration has one store, and `createRateLimit(options)` derives child stores whose Redis
- *   namespace ignores the options (every child of one registration would share "<ns>undefinedundefined-"
- *   keys), so tiers would share counters; a registration per tier gets its own `nameSpace`;
- * - its `createRateLimit` decorator is skipped when a parent context already has one, so registering
- *   where another registration is visible would silently reuse that one's store;
- * - `createRateLimit()` ignores the per-registration "ran" flag that `rateLimit()` hooks share, so two
- *   tiers on one request both count.
+ * One rate-limit tier: a limit, a key, its own counters (src/rate-limit/stores.ts), and what it adds to the
+ * response. Counting is callback-based: on the memory store a tier runs synchronously, with no promise and
+ * no closure per request; on Redis it costs one round trip.
  */
-import fastifyRateLimit from '@fastify/rate-limit'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { LimitSettings } from '../config/types.js'
 import { RateLimitedError } from '../errors.js'
 import type { CallerKey } from './client-key.js'
 import { addLegacyHeaders, addLimitHeaders, policyMember, sfString } from './headers.js'
-import { kRateLimit, type RateLimitState } from './state.js'
-
-type Limiter = ReturnType<FastifyInstance['createRateLimit']>
+import type { RateLimitState } from './state.js'
+import { memoryStore, redisStore, type CounterStore, type StoreResult } from './stores.js'
 
 export interface TierSpec extends LimitSettings {
   /** Policy name in the headers ("ip", "user", "route:/search"). */
   readonly name: string
   /** Redis key segment that keeps this tier's counters apart from every other tier's ("ip", "service:users:user"). */
   readonly namespace: string
-  /** Absent: the client IP bucket (@fastify/rate-limit's own key, IPv6 per /64). */
-  readonly key?: CallerKey
+  readonly key: CallerKey
   /** Keys never counted, in the form `key` produces. */
   readonly exempt?: readonly string[]
 }
 
 export interface Tier {
+  readonly max: number
+  readonly window: number
+  readonly key: CallerKey
+  readonly exempt: ReadonlySet<string> | null
+  /** Set when counters live in this process: its `incr` answers synchronously. */
+  readonly memory: CounterStore | null
+  readonly redis: CounterStore | null
   readonly quotedName: string
   /** Its RateLimit-Policy member, built once. */
   readonly policy: string
-  readonly limiter: Limiter
   readonly state: RateLimitState
 }
 
-/** Registers the tier's engine in a child context of `scope` and returns the tier once it is ready. */
-export async function registerTier (scope: FastifyInstance, spec: TierSpec): Promise<Tier> {
-  const state = scope[kRateLimit]
-  let limiter: Limiter | undefined
-  await scope.register(async function rateLimitTier (engine: FastifyInstance) {
-    if (engine.hasDecorator('createRateLimit')) {
-      throw new Error(`@fastify/rate-limit is registered above the gateway's "${spec.name}" tier; register it inside your own plugin's scope instead`)
-    }
-    await engine.register(fastifyRateLimit, {
-      global: false,
-      max: spec.max,
-      timeWindow: spec.window,
-      // The memory store is an LRU of at most maxKeys counters per tier.
-      cache: state.settings.maxKeys,
-      ...(state.redis === null ? {} : { redis: state.redis, nameSpace: `${state.keyPrefix}rl:${spec.namespace}:` }),
-      ...(spec.key === undefined ? {} : { keyGenerator: spec.key }),
-      ...(spec.exempt === undefined || spec.exempt.length === 0 ? {} : { allowList: [...spec.exempt] }),
-      // Store errors reach countRequest, which applies the failure policy.
-      skipOnError: false
-    })
-    limiter = engine.createRateLimit()
-  })
-  if (limiter === undefined) throw new Error(`rate-limit tier "${spec.name}" did not initialise`)
-  return { quotedName: sfString(spec.name), policy: policyMember(spec.name, spec.max, spec.window), limiter, state }
+export type TierDone = (error?: Error) => void
+
+export function createTier (state: RateLimitState, spec: TierSpec): Tier {
+  const memory = state.redis === null ? memoryStore(state.settings.maxKeys) : null
+  return {
+    max: spec.max,
+    window: spec.window,
+    key: spec.key,
+    exempt: spec.exempt === undefined || spec.exempt.length === 0 ? null : new Set(spec.exempt),
+    memory,
+    redis: state.redis === null ? null : redisStore(state.redis, `${state.keyPrefix}rl:${spec.namespace}:`),
+    quotedName: sfString(spec.name),
+    policy: policyMember(spec.name, spec.max, spec.window),
+    state
+  }
 }
 
-/** Counts the request in `tier`: adds its headers, and rejects with 429 past the limit (503 on a store failure under "closed"). */
-export async function countRequest (tier: Tier, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  let result: Awaited<ReturnType<Limiter>>
-  try {
-    result = await tier.limiter(request)
-  } catch (error) {
-    const refusal = tier.state.failures.record(error)
-    if (refusal !== null) throw refusal
+// The memory store calls back before `incr` returns: one module-level callback receives its answer, so
+// counting in memory allocates no closure.
+let counted: StoreResult | null = null
+function keepCount (_error: Error | null, result: StoreResult | null): void {
+  counted = result
+}
+
+/**
+ * Counts the request in `tier`, adds its headers, and calls `done` with a 429 past the limit (or with a
+ * 503 on a store failure under the "closed" policy).
+ */
+export function countRequest (tier: Tier, request: FastifyRequest, reply: FastifyReply, done: TierDone): void {
+  const key = tier.key(request)
+  if (tier.exempt !== null && tier.exempt.has(key)) {
+    done()
     return
   }
-  if (result.isAllowed) return
-  const limit = { max: result.max, remaining: result.remaining, resetSeconds: Math.max(1, result.ttlInSeconds) }
+  if (tier.memory !== null) {
+    tier.memory.incr(key, keepCount, tier.window, tier.max)
+    const result = counted as StoreResult
+    counted = null
+    done(settle(tier, reply, result))
+    return
+  }
+  (tier.redis as CounterStore).incr(key, (error, result) => {
+    if (error !== null || result === null) done(tier.state.failures.record(error) ?? undefined)
+    else done(settle(tier, reply, result))
+  }, tier.window, tier.max)
+}
+
+function settle (tier: Tier, reply: FastifyReply, { current, ttl }: StoreResult): Error | undefined {
+  const limit = { max: tier.max, remaining: Math.max(0, tier.max - current), resetSeconds: Math.max(1, Math.ceil(ttl / 1000)) }
   addLimitHeaders(reply, tier.quotedName, tier.policy, limit)
   if (tier.state.settings.legacyHeaders) addLegacyHeaders(reply, limit)
-  if (result.isExceeded) {
-    // Retry-After equals the effective window: never earlier than it (draft-ietf-httpapi-ratelimit-headers §6).
-    reply.header('retry-after', limit.resetSeconds)
-    throw new RateLimitedError(limit.resetSeconds)
-  }
+  if (current <= tier.max) return undefined
+  // Retry-After equals the effective window: never earlier than it (draft-ietf-httpapi-ratelimit-headers §6).
+  reply.header('retry-after', limit.resetSeconds)
+  return new RateLimitedError(limit.resetSeconds)
 }

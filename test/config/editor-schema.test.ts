@@ -29,16 +29,25 @@ describe('the editor schema', () => {
 })
 
 describe('the committed services.json', () => {
-  it('loads with its defaults when no environment variable is set', async () => {
-    const config = await loadConfig(new URL('services.json', root).pathname, {})
-    expect(config.services.map((service) => [service.name, service.prefix, service.upstreams.length])).toEqual([
-      ['users', '/users', 1], ['orders', '/orders', 2], ['cart', '/cart', 1]
+  const secret = { GATEHOUSE_JWT_SECRET: 'x'.repeat(32) }
+
+  it('refuses to load without a token secret, naming the variable to set', async () => {
+    const error = await loadConfig(new URL('services.json', root).pathname, {}).catch((caught: unknown) => caught)
+    expect(error).toMatchObject({ problems: [{ path: 'gateway.auth.secrets[0].secret', message: 'environment variable GATEHOUSE_JWT_SECRET is not set' }] })
+  })
+
+  it('loads with its defaults when only the token secret is set', async () => {
+    const config = await loadConfig(new URL('services.json', root).pathname, secret)
+    expect(config.services.map((service) => [service.name, service.prefix, service.upstreams.length, service.auth?.mode])).toEqual([
+      ['users', '/users', 1, 'required'], ['orders', '/orders', 2, 'required'], ['cart', '/cart', 1, 'required']
     ])
     expect(config.listen).toEqual({ host: '127.0.0.1', port: 8080 })
+    expect(config.rateLimit.store).toBe('memory')
   })
 
   it('takes upstream addresses from the environment, as docker-compose sets them', async () => {
-    const config = await loadConfig(new URL('services.json', root).pathname, { USERS_URL: 'http://users:3001', GATEHOUSE_PORT: '9000' })
+    const config = await loadConfig(new URL('services.json', root).pathname, { ...secret, USERS_URL: 'http://users:3001', GATEHOUSE_PORT: '9000', GATEHOUSE_RATE_LIMIT_STORE: 'redis' })
+    expect(config.rateLimit.store).toBe('redis')
     expect(config.services[0]?.upstreams[0]?.url).toBe('http://users:3001')
     expect(config.listen.port).toBe(9000)
   })

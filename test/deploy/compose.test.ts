@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+import { loadConfig } from '../../src/config/load.js'
 import { describe, it, expect } from 'vitest'
 import {
   ROOT, dependencyConditions, dockerfileInstructions, environmentOf, execForm, exposedPorts, findComposeCli,
-  healthcheckCommand, mountsOf, placeholdersIn, readCompose, readServicesFile, upstreamPlaceholders
+  healthcheckCommand, mountsOf, placeholdersIn, readCompose, readServicesFile, readText, upstreamPlaceholders
 } from './deploy-files.js'
 
 const services = readCompose()
@@ -105,6 +107,25 @@ describe('docker-compose.yml provides Redis', () => {
   it('hands the gateway a Redis URL naming that service', () => {
     expect(new URL(gatewayEnv.get('REDIS_URL') ?? 'invalid:').hostname).toBe('redis')
     expect(dependencyConditions(gateway ?? {}).get('redis')).toBe('service_healthy')
+  })
+})
+
+describe('docker-compose.yml gives the gateway what services.json needs', () => {
+  // Compose interpolates `${VAR:-fallback}` in its own file first: a demo user without the variable gets the fallback.
+  const composed = new Map([...gatewayEnv].map(([name, value]) => [name, value.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*:-([^}]*)\}/g, '$1')]))
+
+  it('sets every variable services.json uses without a default (the token secret)', () => {
+    const required = placeholdersIn(readText('services.json')).filter((placeholder) => placeholder.fallback === undefined)
+    expect(required.map((placeholder) => placeholder.name)).toContain('GATEHOUSE_JWT_SECRET')
+    for (const { name } of required) expect(composed.get(name), `gateway.environment.${name}`).toBeTruthy()
+  })
+
+  it('loads services.json with the gateway\'s environment: auth on, rate limits counted in the compose Redis', async () => {
+    const config = await loadConfig(join(ROOT, 'services.json'), Object.fromEntries(composed))
+    expect(config.rateLimit.store).toBe('redis')
+    expect(new URL(config.redis?.url ?? 'invalid:').hostname).toBe('redis')
+    expect(Object.keys(services)).toContain('redis')
+    expect(config.services.every((service) => service.auth !== null)).toBe(true)
   })
 })
 
