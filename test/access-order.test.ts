@@ -4,13 +4,12 @@
  * before the next step counts or calls anything.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import type { IncomingMessage } from 'node:http'
 import type { FastifyInstance } from 'fastify'
-import WebSocket from 'ws'
 import type { RunningGateway } from '../src/server.js'
 import { gatewayFor, listeningGatewayFor, type ServicesFileValue } from './helpers/gateway.js'
 import { HS_SECRET, hsToken } from './helpers/jwt.js'
 import { startUpstream, type TestUpstream } from './helpers/upstream.js'
+import { handshake } from './helpers/ws-client.js'
 import { startWebSocketUpstream, type WebSocketUpstream } from './helpers/ws-upstream.js'
 
 let upstream: TestUpstream | undefined
@@ -110,21 +109,7 @@ describe('the access policies of one service, in order', () => {
 })
 
 describe('WebSocket upgrades', () => {
-  async function upgrade (url: string, token: string): Promise<number> {
-    const socket = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, handshakeTimeout: 3_000 })
-    return new Promise((resolve) => {
-      socket.once('open', () => {
-        socket.close()
-        resolve(101)
-      })
-      socket.once('unexpected-response', (request, response: IncomingMessage) => {
-        response.resume()
-        request.destroy()
-        resolve(response.statusCode ?? 0)
-      })
-      socket.once('error', () => resolve(0))
-    })
-  }
+  const upgrade = async (url: string, token: string): Promise<number> => (await handshake(url, { authorization: `Bearer ${token}` })).status
 
   it('pass the same auth and user-tier limit as plain requests', async () => {
     wsUpstream = await startWebSocketUpstream()

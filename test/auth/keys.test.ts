@@ -130,6 +130,23 @@ describe('a remote JWKS', () => {
     expect(server.fetches).toBe(fetchesBefore + 1)
   })
 
+  it('is refreshed in the background, so a rotation is picked up even while unknown kids are cooling down', async () => {
+    const upstream = await upstreamFor()
+    const old = await keyPair('RS256', 'old')
+    const rotated = await keyPair('RS256', 'new')
+    const server = await jwksFor(old.publicJwk)
+    app = await authGateway(upstream.url, true, { jwks: [{ url: server.url, issuers: [ISSUER], cooldown: 60_000, refreshInterval: 100 }] })
+    server.keys = [rotated.publicJwk]
+    // Within the cooldown, a token with the new kid cannot trigger a refetch itself...
+    expectRefused(await getWithToken(app, await pairToken(rotated, { iss: ISSUER })))
+    // ...but the scheduled refresh brings the new key in.
+    await new Promise((resolve) => setTimeout(resolve, 350))
+    expect(server.fetches).toBeGreaterThanOrEqual(3)
+    expect((await getWithToken(app, await pairToken(rotated, { iss: ISSUER, jti: 'after-refresh' }))).statusCode).toBe(200)
+    // A key withdrawn from the set stops verifying new tokens after the next refresh.
+    expectRefused(await getWithToken(app, await pairToken(old, { iss: ISSUER, jti: 'withdrawn' })))
+  })
+
   it('is used only for its own issuers', async () => {
     const upstream = await upstreamFor()
     const pair = await keyPair('RS256', 'a')
