@@ -80,7 +80,7 @@ async function serviceAuth (scope: FastifyInstance, { service }: { service: Reso
 
   // A callback hook: a token seen before is admitted synchronously, without a promise.
   scope.addHook('onRequest', function authenticate (request: FastifyRequest, reply: FastifyReply, done: HookDone): void {
-    if (publicRoutes.length > 0 && isPublicRoute(request.method, pathBelowPrefix(request.url, prefixLength))) {
+    if (publicRoutes.length > 0 && isPublicRoute(request)) {
       done()
       return
     }
@@ -93,7 +93,8 @@ async function serviceAuth (scope: FastifyInstance, { service }: { service: Reso
       return
     }
     if (token === null) {
-      if (optional) {
+      // Optional means anonymous calls pass where nothing more than a token is asked for.
+      if (optional && serviceCheck === null && !hasMatchingRule(request)) {
         done()
         return
       }
@@ -139,9 +140,21 @@ async function serviceAuth (scope: FastifyInstance, { service }: { service: Reso
     done()
   }
 
-  // Public routes exempt, so they match the literal path; rules restrict, so /x, /%78 and //x all meet them.
-  function isPublicRoute (method: string, path: string): boolean {
-    return publicRoutes.some((isPublic) => isPublic(method, path))
+  /**
+   * Public routes exempt, so they match the literal path; rules restrict, so /x, /%78, //x and /x;p all
+   * meet them. A rule that also covers a public route wins: the route is public except where a rule asks more.
+   */
+  function isPublicRoute (request: FastifyRequest): boolean {
+    const path = pathBelowPrefix(request.url, prefixLength)
+    for (const isPublic of publicRoutes) if (isPublic(request.method, path)) return !hasMatchingRule(request)
+    return false
+  }
+
+  function hasMatchingRule (request: FastifyRequest): boolean {
+    if (rules.length === 0) return false
+    const path = normalizedPathBelowPrefix(request.url, prefixLength)
+    for (const rule of rules) if (rule.check !== null && rule.applies(request.method, path)) return true
+    return false
   }
 
   function isAuthorized (principal: Principal, request: FastifyRequest): boolean {

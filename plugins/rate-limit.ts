@@ -11,7 +11,7 @@ import proxyAddr from 'proxy-addr'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { GatewayConfig, ResolvedService, RouteMatchSettings } from '../src/config/types.js'
 import { compileRouteMatch, type RouteTest } from '../src/http/route-match.js'
-import { callerKeyFor, clientIpKey, exemptKeys } from '../src/rate-limit/client-key.js'
+import { callerKeyFor, clientIpKey, exemptAddresses, exemptKeys } from '../src/rate-limit/client-key.js'
 import { normalizedPathBelowPrefix } from '../src/http/normalized-path.js'
 import { kRateLimit, rateLimitStatus, type RateLimitState, type RateLimitStatus } from '../src/rate-limit/state.js'
 import { StoreFailures } from '../src/rate-limit/store-failures.js'
@@ -81,16 +81,17 @@ async function serviceRateLimitTiers (scope: FastifyInstance, { service }: Servi
   if (settings === null) return
   const key = callerKeyFor(settings.key)
   const exempt = exemptKeys(settings.key, settings.allow)
+  const exemptIp = exemptAddresses(settings.allow)
   const state = scope[kRateLimit]
   const serviceTier = createTier(state, {
-    name: 'user', namespace: `service:${service.name}:user`, max: settings.max, window: settings.window, key, exempt
+    name: 'user', namespace: `service:${service.name}:user`, max: settings.max, window: settings.window, key, exempt, exemptIp
   })
   const routeTiers: RouteTier[] = []
   for (const [index, route] of settings.routes.entries()) {
     const name = routeTierName(route.match, index, settings.routes.map((other) => other.match))
     routeTiers.push({
       matches: compileRouteMatch(route.match),
-      tier: createTier(state, { name, namespace: `service:${service.name}:${name}`, max: route.max, window: route.window, key, exempt })
+      tier: createTier(state, { name, namespace: `service:${service.name}:${name}`, max: route.max, window: route.window, key, exempt, exemptIp })
     })
   }
   const prefixLength = service.prefix === '/' ? 0 : service.prefix.length

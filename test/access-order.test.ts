@@ -108,6 +108,20 @@ describe('the access policies of one service, in order', () => {
   })
 })
 
+describe('a gateway answer for an upstream fault', () => {
+  it('keeps the gateway\'s RateLimit fields on a 502', async () => {
+    upstream = await startUpstream()
+    const downUrl = upstream.url
+    await upstream.close()
+    upstream = undefined
+    app = await gatewayFor(fullStack(downUrl, 10, 5))
+    const answer = await call('/orders/1', { token: await hsToken({ scope: 'orders:read' }) })
+    expect(answer.code).toBe('GATEHOUSE_UPSTREAM_UNREACHABLE')
+    expect(answer.headers['ratelimit-policy']).toBe('"ip";q=10;w=60, "user";q=5;w=60')
+    expect(answer.headers.ratelimit).toMatch(/^"ip";r=9;t=\d+, "user";r=4;t=\d+$/)
+  })
+})
+
 describe('WebSocket upgrades', () => {
   const upgrade = async (url: string, token: string): Promise<number> => (await handshake(url, { authorization: `Bearer ${token}` })).status
 

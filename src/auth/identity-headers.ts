@@ -3,17 +3,15 @@
  * copies of these headers are always dropped (src/proxy/headers.ts), so only the gateway can set them.
  */
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Principal } from './principal.js'
+import { SAFE_HEADER_VALUE, type Principal } from './principal.js'
 
 export type IdentityHeaderPairs = ReadonlyArray<readonly [header: string, claim: string]>
-
-// Visible ASCII, space and tab: anything else (CR/LF, NUL, non-ASCII) is not a safe header value.
-const SAFE_HEADER_VALUE = /^[\t\x20-\x7e]*$/
 
 export function writeIdentityHeaders (out: IncomingHttpHeaders, principal: Principal | null, pairs: IdentityHeaderPairs): void {
   if (principal === null) return
   for (const [header, claim] of pairs) {
     const value = claim === 'scope' ? principal.scopeList : headerValue(principal.claims[claim])
+    // Unset rather than half-set: the client's own copy was dropped, so the upstream sees no such header.
     if (value !== null) out[header] = value
   }
 }

@@ -4,11 +4,16 @@ export interface Principal {
   readonly subject: string | null
   /** The verified claims (the token's payload). */
   readonly claims: Readonly<Record<string, unknown>>
-  /** Scopes from `scope` (space-separated, RFC 8693 §4.2) or `scp` (a list, as Azure AD and Okta send it). */
+  /** Scopes from `scope` (space-separated, RFC 8693 §4.2) and `scp` (a list as Okta sends it, or a
+   * space-separated string as Azure AD does). */
   readonly scopes: ReadonlySet<string>
-  /** The scopes space-separated, as the `x-user-scopes`-style identity header carries them. */
-  readonly scopeList: string
+  /** The scopes space-separated, as the `x-user-scopes`-style identity header carries them; null when they
+   * hold characters a header value cannot (a signed token can still carry CR/LF). */
+  readonly scopeList: string | null
 }
+
+// Visible ASCII, space and tab: anything else (CR/LF, NUL, non-ASCII) is not a safe header value.
+export const SAFE_HEADER_VALUE = /^[\t\x20-\x7e]*$/
 
 // fast-jwt's cache hands back the same payload object for a repeated token, so its principal is built once.
 const principals = new WeakMap<object, Principal>()
@@ -17,7 +22,8 @@ export function principalFor (claims: Readonly<Record<string, unknown>>): Princi
   let principal = principals.get(claims)
   if (principal === undefined) {
     const scopes = scopesOf(claims)
-    principal = { subject: typeof claims.sub === 'string' ? claims.sub : null, claims, scopes, scopeList: [...scopes].join(' ') }
+    const scopeList = [...scopes].join(' ')
+    principal = { subject: typeof claims.sub === 'string' ? claims.sub : null, claims, scopes, scopeList: SAFE_HEADER_VALUE.test(scopeList) ? scopeList : null }
     principals.set(claims, principal)
   }
   return principal
@@ -27,7 +33,7 @@ function scopesOf (claims: Readonly<Record<string, unknown>>): ReadonlySet<strin
   const scopes = new Set<string>()
   if (typeof claims.scope === 'string') for (const scope of claims.scope.split(' ')) if (scope !== '') scopes.add(scope)
   const scp = claims.scp
-  if (typeof scp === 'string') scopes.add(scp)
+  if (typeof scp === 'string') for (const scope of scp.split(' ')) if (scope !== '') scopes.add(scope)
   if (Array.isArray(scp)) for (const scope of scp) if (typeof scope === 'string') scopes.add(scope)
   return scopes
 }

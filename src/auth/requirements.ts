@@ -8,8 +8,11 @@ export type RequirementCheck = (principal: Principal) => boolean
 export function compileRequirements ({ scopes, claims }: AuthRequirements): RequirementCheck | null {
   const claimEntries = Object.entries(claims)
   if (scopes.length === 0 && claimEntries.length === 0) return null
-  return (principal) => scopes.every((scope) => principal.scopes.has(scope)) &&
-    claimEntries.every(([name, accepted]) => claimMatches(principal.claims[name], accepted))
+  return (principal) => {
+    for (const scope of scopes) if (!principal.scopes.has(scope)) return false
+    for (const [name, accepted] of claimEntries) if (!claimMatches(principal.claims[name], accepted)) return false
+    return true
+  }
 }
 
 /** A claim matches when it is one of the accepted values, or a list that contains one of them. */

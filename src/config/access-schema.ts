@@ -118,8 +118,8 @@ export const ServiceRateLimit = Type.Object({
     Type.Literal('subject'),
     Type.Literal('ip'),
     Type.Object({ header: Type.String({ pattern: '^[A-Za-z0-9-]+$' }) }, { additionalProperties: false })
-  ], { default: 'subject', description: '"subject": the verified token\'s `sub` (client IP when anonymous); "ip"; or { "header": "x-api-key" } (client IP when absent).' })),
-  allow: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Keys (subjects, header values) that are never limited.' })),
+  ], { default: 'subject', description: '"subject": the verified token\'s `sub` (client IP when anonymous); "ip"; or { "header": "x-api-key" } (client IP when absent). A header value is whatever the client sends: key by it only where the key is validated (by the upstream or a service plugin); the per-IP tier still caps each address.' })),
+  allow: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Never limited: subjects or header values, and client addresses or CIDRs (whatever the key).' })),
   routes: Type.Optional(Type.Array(RateLimitRoute))
 }, { additionalProperties: false, description: 'Limit per caller for this service, after auth.' })
 

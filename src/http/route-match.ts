@@ -8,7 +8,9 @@ import type { RouteMatchSettings } from '../config/types.js'
 export type RouteTest = (method: string, pathBelowPrefix: string) => boolean
 
 export function compileRouteMatch ({ path, methods }: RouteMatchSettings): RouteTest {
-  const methodSet = methods === null ? null : new Set(methods)
+  // HEAD is GET without the body (RFC 9110 §9.3.2), and frameworks run GET handlers for it: a rule on GET
+  // that left HEAD out would be a way around it.
+  const methodSet = methods === null ? null : new Set(methods.includes('GET') ? [...methods, 'HEAD'] : methods)
   const matchesPath = compilePath(path)
   return (method, pathBelowPrefix) => (methodSet === null || methodSet.has(method)) && matchesPath(pathBelowPrefix)
 }

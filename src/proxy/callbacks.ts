@@ -72,8 +72,10 @@ export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, fo
     reply.request.log.warn({ upstream, code: fault.code }, 'upstream request failed')
     // reply-from copies the upstream's headers before it finds out the status is invalid: drop them, so a
     // 502 never goes out with the upstream's Content-Encoding, Set-Cookie or caching headers.
+    // The gateway's own fields (its rate-limit counts) stay: the upstream's copies were never applied.
+    const owned = forwarding.ownedResponseHeaders
     for (const name of Object.keys(reply.getHeaders())) {
-      if (name !== REQUEST_ID_HEADER) reply.removeHeader(name)
+      if (name !== REQUEST_ID_HEADER && owned?.has(name) !== true) reply.removeHeader(name)
     }
     // Part of the request body is still unread: the connection cannot carry another request.
     if (!reply.request.raw.complete) reply.header('connection', 'close')

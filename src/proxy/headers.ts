@@ -5,7 +5,7 @@
  *   forwarding headers are only extended when the peer is a trusted proxy, so a client cannot choose the
  *   address, scheme or port an upstream sees.
  * - With auth, the service's identity headers come only from the verified token (the client's copies are
- *   dropped, authenticated or not), and Authorization passes only when the service forwards it (issue 3).
+ *   dropped, authenticated or not, also spelled with `_`: CGI, WSGI and PHP read X_User_Id as X-User-Id), and Authorization passes only when the service forwards it (issue 3).
  * - Upstream `Server` / `X-Powered-By` are removed, so responses do not advertise the backend stack.
  *
  * Both directions build a new object instead of deleting from the one they get: `delete` turns a V8
@@ -116,7 +116,7 @@ export function forwardRequestHeaders (request: FastifyRequest, headers: Incomin
   for (const name in headers) {
     if (NEVER_FORWARDED.has(name) || HOP_BY_HOP.has(name) || named?.has(name) === true) continue
     if (!trusted && FROM_TRUSTED_PROXY_ONLY.has(name)) continue
-    if (dropped !== null && dropped.has(name)) continue
+    if (dropped !== null && (dropped.has(name) || (name.includes('_') && dropped.has(name.replaceAll('_', '-'))))) continue
     out[name] = headers[name]
   }
   if (context.identity !== null) writeIdentityHeaders(out, request[kPrincipal], context.identity)

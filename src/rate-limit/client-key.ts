@@ -5,7 +5,7 @@
  * an IPv4-mapped IPv6 address counts as the IPv4 address it carries.
  */
 import { createHash } from 'node:crypto'
-import { isIP } from 'node:net'
+import proxyAddr from 'proxy-addr'
 import { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
 import type { RateLimitKey } from '../config/types.js'
@@ -61,16 +61,25 @@ function bounded (value: string): string {
   return value.length <= LONGEST_KEPT_VALUE ? value : createHash('sha256').update(value).digest('base64url')
 }
 
-/**
- * The keys `allow` exempts, in the form `callerKeyFor` produces: an entry is a subject or header value, and
- * an address entry also exempts the client bucket it falls in (the IP key, and the anonymous fallback).
- */
+/** The keys `allow` exempts, in the form `callerKeyFor` produces: its entries that are not addresses. */
 export function exemptKeys (key: RateLimitKey, allow: readonly string[]): string[] {
-  const exempt: string[] = []
-  for (const entry of allow) {
-    if (key === 'subject') exempt.push(SUBJECT + bounded(entry))
-    else if (key !== 'ip') exempt.push(HEADER + bounded(entry))
-    if (isIP(entry) !== 0) exempt.push(IP + clientBucket(entry))
+  if (key === 'ip') return []
+  const prefix = key === 'subject' ? SUBJECT : HEADER
+  return allow.filter((entry) => compileAddress(entry) === null).map((entry) => prefix + bounded(entry))
+}
+
+/** The client addresses `allow` exempts whatever the key (its address and CIDR entries), or null for none. */
+export function exemptAddresses (allow: readonly string[]): ((ip: string) => boolean) | null {
+  const addresses = allow.filter((entry) => compileAddress(entry) !== null)
+  if (addresses.length === 0) return null
+  const listed = proxyAddr.compile(addresses)
+  return (ip) => listed(ip, 0)
+}
+
+function compileAddress (entry: string): object | null {
+  try {
+    return proxyAddr.compile(entry)
+  } catch {
+    return null
   }
-  return exempt
 }

@@ -19,6 +19,8 @@ export interface TierSpec extends LimitSettings {
   readonly key: CallerKey
   /** Keys never counted, in the form `key` produces. */
   readonly exempt?: readonly string[]
+  /** Client addresses never counted, whatever the key. */
+  readonly exemptIp?: ((ip: string) => boolean) | null
 }
 
 export interface Tier {
@@ -26,6 +28,7 @@ export interface Tier {
   readonly window: number
   readonly key: CallerKey
   readonly exempt: ReadonlySet<string> | null
+  readonly exemptIp: ((ip: string) => boolean) | null
   /** Set when counters live in this process: its `incr` answers synchronously. */
   readonly memory: CounterStore | null
   readonly redis: CounterStore | null
@@ -44,6 +47,7 @@ export function createTier (state: RateLimitState, spec: TierSpec): Tier {
     window: spec.window,
     key: spec.key,
     exempt: spec.exempt === undefined || spec.exempt.length === 0 ? null : new Set(spec.exempt),
+    exemptIp: spec.exemptIp ?? null,
     memory,
     redis: state.redis === null ? null : redisStore(state.redis, `${state.keyPrefix}rl:${spec.namespace}:`),
     quotedName: sfString(spec.name),
@@ -65,7 +69,7 @@ function keepCount (_error: Error | null, result: StoreResult | null): void {
  */
 export function countRequest (tier: Tier, request: FastifyRequest, reply: FastifyReply, done: TierDone): void {
   const key = tier.key(request)
-  if (tier.exempt !== null && tier.exempt.has(key)) {
+  if ((tier.exempt !== null && tier.exempt.has(key)) || (tier.exemptIp !== null && tier.exemptIp(request.ip))) {
     done()
     return
   }

@@ -29,6 +29,10 @@ export function createRedisClient (settings: RedisSettings, log: FastifyBaseLogg
     // (fail open or closed). A command in flight when the connection drops fails instead of being retried.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
+    // A Redis that stops answering (frozen, or a network black hole) keeps the connection "ready": commands
+    // time out one by one while ioredis keeps queueing them, to replay every INCR when it wakes up. A socket
+    // that is silent this long is dropped instead, failing what is queued and reconnecting.
+    socketTimeout: settings.commandTimeout * 2,
     retryStrategy: reconnectDelay
   })
   let healthy = true

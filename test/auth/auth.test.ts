@@ -118,10 +118,42 @@ describe('authorization', () => {
     expect((await getWithToken(app, admin, '/orders/1', 'DELETE')).statusCode).toBe(403)
     expect((await getWithToken(app, owner, '/orders/1', 'DELETE')).statusCode).toBe(200)
     // Other spellings of a restricted path meet the same rule.
-    for (const spelling of ['/orders/%61dmin/stats', '/orders//admin/stats', '/orders/admin/', '/orders/ad%6Din']) {
+    for (const spelling of ['/orders/%61dmin/stats', '/orders//admin/stats', '/orders/admin/', '/orders/ad%6Din', '/orders/admin;x/stats', '/orders/admin;jsessionid=1']) {
       expect((await getWithToken(app, reader, spelling)).statusCode, spelling).toBe(403)
     }
     expect(upstream.requests.map((request) => `${request.method} ${request.url}`)).toEqual(['GET /1', 'GET /admin/stats', 'GET /admin', 'DELETE /1'])
+  })
+})
+
+describe('requirements that anonymous or public requests cannot dodge', () => {
+  it('in optional mode answers 401 where the service or a rule asks for more than a token', async () => {
+    app = await authGateway(upstream.url, { mode: 'optional', rules: [{ path: '/admin/*', scopes: ['admin'] }] })
+    expect((await getWithToken(app, null)).statusCode).toBe(200)
+    expectRefused(await getWithToken(app, null, '/orders/admin/x'), 'GATEHOUSE_AUTH_REQUIRED')
+    expect((await getWithToken(app, await hsToken(), '/orders/admin/x')).statusCode).toBe(403)
+    await app.close()
+    app = await authGateway(upstream.url, { mode: 'optional', scopes: ['orders:read'] })
+    expectRefused(await getWithToken(app, null), 'GATEHOUSE_AUTH_REQUIRED')
+    expect(upstream.requests).toHaveLength(1)
+  })
+
+  it('lets a rule win over a public route it also covers', async () => {
+    app = await authGateway(upstream.url, { public: [{ path: '/*', methods: ['GET'] }], rules: [{ path: '/export', scopes: ['export'] }] })
+    expect((await getWithToken(app, null, '/orders/1')).statusCode).toBe(200)
+    expectRefused(await getWithToken(app, null, '/orders/export'), 'GATEHOUSE_AUTH_REQUIRED')
+    expect((await getWithToken(app, await hsToken({ scope: 'export' }), '/orders/export')).statusCode).toBe(200)
+  })
+
+  it('applies a GET rule to HEAD too', async () => {
+    app = await authGateway(upstream.url, { rules: [{ path: '/export', methods: ['GET'], scopes: ['export'] }] })
+    const token = await hsToken()
+    expect((await app.inject({ method: 'HEAD', url: '/orders/export', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(403)
+    expect((await app.inject({ method: 'HEAD', url: '/orders/1', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200)
+  })
+
+  it('reads scopes from a space-separated scp string, as Azure AD sends them', async () => {
+    app = await authGateway(upstream.url, { scopes: ['orders:read'] })
+    expect((await getWithToken(app, await hsToken({ scp: 'orders:read orders:write' }))).statusCode).toBe(200)
   })
 })
 
@@ -139,6 +171,10 @@ describe('identity for the upstream', () => {
     await app.inject({ url: '/orders/public', headers: spoofed })
     await app.inject({ url: '/orders/1', headers: spoofed })
     await app.inject({ url: '/orders/1', headers: { ...spoofed, authorization: `Bearer ${await hsToken({ sub: 'carol' })}` } })
+    // CGI, WSGI and PHP read X_User_Id as X-User-Id: those spellings are dropped too.
+    await app.inject({ url: '/orders/public', headers: { x_user_id: 'admin', 'X_User-Scopes': 'everything' } })
+    expect(upstreamHeaders(3)['x_user_id']).toBeUndefined()
+    expect(upstreamHeaders(3)['x_user-scopes']).toBeUndefined()
     expect(upstreamHeaders(0)['x-user-id']).toBeUndefined()
     expect(upstreamHeaders(1)['x-user-scopes']).toBeUndefined()
     expect(upstreamHeaders(2)).toMatchObject({ 'x-user-id': 'carol', 'x-user-scopes': '' })
@@ -151,5 +187,12 @@ describe('identity for the upstream', () => {
     expect(upstreamHeaders()).toMatchObject({ 'x-user-id': 'dave', 'x-roles': 'a,b', 'x-level': '3', authorization: `Bearer ${token}` })
     expect(upstreamHeaders()['x-tenant']).toBeUndefined()
     expect(upstreamHeaders()['x-injected']).toBeUndefined()
+  })
+
+  it('leaves out a scopes header a signed token made unsafe, instead of failing the request', async () => {
+    app = await authGateway(upstream.url)
+    expect((await getWithToken(app, await hsToken({ sub: 'erin', scope: 'a\r\nx-injected: 1' }))).statusCode).toBe(200)
+    expect(upstreamHeaders()['x-user-id']).toBe('erin')
+    expect(upstreamHeaders()['x-user-scopes']).toBeUndefined()
   })
 })

@@ -147,6 +147,36 @@ describe('a remote JWKS', () => {
     expectRefused(await getWithToken(app, await pairToken(old, { iss: ISSUER, jti: 'withdrawn' })))
   })
 
+  it('is not refetched for every token while the identity provider is down: known keys still work, unknown kids are refused', async () => {
+    const upstream = await upstreamFor()
+    const known = await keyPair('ES256', 'known')
+    const stranger = await keyPair('ES256', 'stranger')
+    const server = await jwksFor(known.publicJwk)
+    app = await authGateway(upstream.url, true, { jwks: [{ url: server.url, issuers: [ISSUER], cooldown: 300 }] })
+    await new Promise((resolve) => setTimeout(resolve, 350))
+    server.failing = true
+    // Past the cooldown an unknown kid asks the provider once; the failure starts a new cooldown...
+    const first = await getWithToken(app, await pairToken(stranger, { iss: ISSUER }))
+    expect(first.statusCode).toBe(503)
+    expect(server.fetches).toBe(2)
+    // ...within which forged kids cost no fetch, and the keys already known keep verifying.
+    for (let index = 0; index < 20; index++) {
+      expectRefused(await getWithToken(app as FastifyInstance, await pairToken(stranger, { iss: ISSUER }, { header: { kid: randomUUID() } })))
+    }
+    expect((await getWithToken(app, await pairToken(known, { iss: ISSUER }))).statusCode).toBe(200)
+    expect(server.fetches).toBe(2)
+  })
+
+  it('answers 503 at once, without a fetch per request, when the key set could not be fetched at start', async () => {
+    const upstream = await upstreamFor()
+    const pair = await keyPair('RS256', 'a')
+    const server = await jwksFor(pair.publicJwk)
+    server.failing = true
+    app = await authGateway(upstream.url, true, { jwks: [{ url: server.url, issuers: [ISSUER], cooldown: 60_000 }] })
+    for (let index = 0; index < 5; index++) expect((await getWithToken(app, await pairToken(pair, { iss: ISSUER }))).statusCode).toBe(503)
+    expect(server.fetches).toBe(1)
+  })
+
   it('is used only for its own issuers', async () => {
     const upstream = await upstreamFor()
     const pair = await keyPair('RS256', 'a')

@@ -67,3 +67,30 @@ describe('service cors', () => {
     }])
   })
 })
+
+describe('auth and rate-limit settings that cannot work', () => {
+  it('are refused, each at its path: no key source, a service needing auth without keys, Redis store without Redis, a JWKS over http', async () => {
+    const problems = await problemsOf({
+      gateway: {
+        auth: { jwks: [{ url: 'http://idp.example.com/jwks.json', issuers: ['https://idp.example.com'] }, { url: 'http://127.0.0.1:9000/jwks.json', issuers: ['local'] }] },
+        rateLimit: { store: 'redis' }
+      },
+      services: [{ name: 'users', prefix: '/users', upstreams: [], auth: true }]
+    })
+    expect(problems.map((problem) => problem.path).sort()).toEqual(['gateway.auth.jwks[0].url', 'gateway.rateLimit.store'])
+    const noKeys = await problemsOf({ gateway: { auth: {} }, services: [] })
+    expect(noKeys.map((problem) => problem.path)).toEqual(['gateway.auth'])
+    const noGatewayAuth = await problemsOf({ services: [{ name: 'users', prefix: '/users', upstreams: [], auth: { scopes: ['a'] } }] })
+    expect(noGatewayAuth.map((problem) => problem.path)).toEqual(['services[0].auth'])
+  })
+
+  it('refuse a short secret, an unknown algorithm and a bad rule path', async () => {
+    const problems = await problemsOf({
+      gateway: { auth: { secrets: [{ secret: 'short', algorithms: ['none'] }] } },
+      services: [{ name: 'users', prefix: '/users', upstreams: [], auth: { rules: [{ path: 'admin', scopes: ['a'] }] } }]
+    })
+    expect(problems.map((problem) => problem.path).sort()).toEqual([
+      'gateway.auth.secrets[0].algorithms[0]', 'gateway.auth.secrets[0].secret', 'services[0].auth.rules[0].path'
+    ])
+  })
+})

@@ -161,4 +161,28 @@ describe.skipIf(redisServerMissing)('a Redis outage', () => {
     }
     expect((await timedGet(gateway)).headers.get('ratelimit')).toMatch(/^"ip";r=\d+;/)
   })
+
+  it('drops a connection that stays silent, so commands do not pile up to be replayed when Redis wakes', async () => {
+    const gateway = await gatewayFor(fleet({ url: redis.url, keyPrefix: keyPrefix + 'silent:', commandTimeout: 100 }, { perIp: { max: 100_000 } }))
+    const client = gateway.app[kRateLimit].redis as Redis
+    expect((await timedGet(gateway)).status).toBe(200)
+    redis.freeze(true)
+    try {
+      for (let burst = 0; burst < 5; burst++) {
+        const answers = await Promise.all(Array.from({ length: 200 }, async () => timedGet(gateway)))
+        for (const answer of answers) expect(answer.status).toBe(200)
+      }
+      // Within 2 × commandTimeout the silent socket is dropped: what waits in ioredis' queue is at most the
+      // handshake of the next connection attempt, not the thousand counts sent meanwhile.
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(client.status).not.toBe('ready')
+      expect((client as unknown as { commandQueue: { length: number } }).commandQueue.length).toBeLessThan(10)
+    } finally {
+      redis.freeze(false)
+    }
+    await redisReady(gateway)
+    // What piled up while frozen was not replayed: far fewer than the 1000 requests were counted.
+    const remaining = Number(/"ip";r=(\d+);/.exec((await timedGet(gateway)).headers.get('ratelimit') ?? '')?.[1])
+    expect(100_000 - remaining).toBeLessThan(500)
+  })
 })

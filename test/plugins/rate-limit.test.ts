@@ -147,6 +147,15 @@ describe('the service tier', () => {
     expect(await statuses(2, '/users/1', '192.0.2.1', { 'x-api-key': 'other' })).toEqual([200, 429])
   })
 
+  it('exempts listed client addresses and CIDRs whatever the key, and only those', async () => {
+    app = await gatewayFor(fleet({}, { rateLimit: { max: 1, key: 'ip', allow: ['10.0.0.0/8', '2001:db8::1'] } }))
+    expect(await statuses(3, '/users/1', '10.1.2.3')).toEqual([200, 200, 200])
+    expect(await statuses(3, '/users/1', '2001:db8::1')).toEqual([200, 200, 200])
+    // Only the listed address, not the /64 it falls in.
+    expect(await statuses(2, '/users/1', '2001:db8::2')).toEqual([200, 429])
+    expect(await statuses(2, '/users/1', '192.0.2.1')).toEqual([200, 429])
+  })
+
   it('counts each matching route tier separately from the service tier, however the path is spelled', async () => {
     app = await gatewayFor(fleet({}, {
       rateLimit: { max: 50, routes: [{ path: '/search', methods: ['GET'], max: 2 }, { path: '/admin/*', max: 1 }] }
