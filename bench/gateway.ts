@@ -7,18 +7,24 @@
  * GATEHOUSE_BENCH_STACK=full adds the access-control stack: JWT auth with the secret in
  * GATEHOUSE_BENCH_SECRET (the runner mints the token), the per-IP tier and a per-subject tier, with limits
  * far above what a round sends so no request is refused.
+ *
+ * GATEHOUSE_BENCH_TLS_DIR=<dir> serves HTTPS (HTTP/1.1, keep-alive) with dir/dev.crt and dir/dev.key, which
+ * the runner makes with scripts/dev-cert.sh; the URL it announces is https://.
  */
+import { join } from 'node:path'
 import { parseConfig } from '../src/config/load.js'
 import { shutdownSignal, startGateway } from '../src/server.js'
 import { announceUrl, requireBackendUrl } from './child-protocol.js'
 
 const NEVER_REACHED = 1_000_000_000
 const full = process.env.GATEHOUSE_BENCH_STACK === 'full'
+const tlsDir = process.env.GATEHOUSE_BENCH_TLS_DIR
 
 const config = await parseConfig({
   gateway: {
     logLevel: process.env.GATEHOUSE_LOG_LEVEL ?? 'info',
     listen: { host: '127.0.0.1', port: 0 },
+    ...(tlsDir === undefined ? {} : { tls: { cert: join(tlsDir, 'dev.crt'), key: join(tlsDir, 'dev.key') } }),
     ...(full
       ? {
           auth: { secrets: [{ secret: process.env.GATEHOUSE_BENCH_SECRET ?? '', algorithms: ['HS256'] }] },

@@ -4,7 +4,7 @@ import type { LoadGenerator } from './load-generator.js'
 import { cpuTicks, rssBytes } from './proc-stats.js'
 
 /** The order targets are loaded in, within each round and body. */
-export const TARGET_NAMES = ['direct', 'baseline', 'baseline+log', 'gatehouse', 'gatehouse-quiet', 'gatehouse-full'] as const
+export const TARGET_NAMES = ['direct', 'baseline', 'baseline+log', 'gatehouse', 'gatehouse-quiet', 'gatehouse-full', 'gatehouse-https'] as const
 export const BODY_NAMES = ['small', 'large'] as const
 
 export type TargetName = typeof TARGET_NAMES[number]
@@ -18,6 +18,8 @@ export interface Target {
   readonly baseUrl: string
   /** Headers every request to this target carries. */
   readonly headers?: Readonly<Record<string, string>>
+  /** PEM of the CA an https:// target's certificate is checked with (the preflight verifies it; wrk does not). */
+  readonly ca?: string
 }
 
 export interface LoadOptions {

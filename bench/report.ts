@@ -42,7 +42,8 @@ export const TARGET_DESCRIPTIONS: Readonly<Record<TargetName, string>> = {
   'baseline+log': 'the same with `logger: true`: Fastify\'s default request log, 2 JSON lines per request, written synchronously to stdout',
   gatehouse: 'Gatehouse, log level info: 1 access-log line per request through an asynchronous pino destination to stdout',
   'gatehouse-quiet': 'Gatehouse, log level warn: no access log',
-  'gatehouse-full': 'Gatehouse, log level warn, with the access-control stack: JWT auth (HS256, a bearer token on every request, so the verified-token cache answers), the per-IP tier and the per-subject tier (memory store; limits high enough never to refuse)'
+  'gatehouse-full': 'Gatehouse, log level warn, with the access-control stack: JWT auth (HS256, a bearer token on every request, so the verified-token cache answers), the per-IP tier and the per-subject tier (memory store; limits high enough never to refuse)',
+  'gatehouse-https': 'Gatehouse, log level warn, terminating HTTPS (TLS 1.3, ECDSA P-256 certificate, HTTP/1.1 keep-alive: handshakes only when a connection opens) in front of the same plain-HTTP backend'
 }
 
 /** The ratios table: each row divides the first target's numbers by the second's. */
@@ -51,7 +52,8 @@ const COMPARISONS: ReadonlyArray<readonly [TargetName, TargetName]> = [
   ['gatehouse-quiet', 'baseline'],
   ['gatehouse', 'baseline+log'],
   ['gatehouse', 'direct'],
-  ['gatehouse-full', 'gatehouse-quiet']
+  ['gatehouse-full', 'gatehouse-quiet'],
+  ['gatehouse-https', 'gatehouse-quiet']
 ]
 
 const MB = 1024 * 1024

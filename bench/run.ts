@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the backend, a minimal Fastify + @fastify/http-proxy (logger off, and with Fastify's
- * default request log) and Gatehouse (access log on, and off) as child processes, loaded in interleaved
+ * default request log) and Gatehouse (access log on and off, the access stack, HTTPS) as child processes, loaded in interleaved
  * rounds by wrk (or autocannon when wrk is not on PATH); prints a markdown report and writes
  * bench/results/latest.md. Exits 1 when any request failed: a fast error is not a fast proxy.
  */
@@ -10,6 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, platform, release } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { benchCertificate, type BenchCertificate } from './certificate.js'
 import { hasExited, killNow, startChild, stopChild, type BenchChild } from './children.js'
 import { chooseLoadGenerator, type LoadGenerator } from './load-generator.js'
 import { BODY_NAMES, measureRound, warmUp, type LoadOptions, type Target } from './measure.js'
@@ -23,6 +24,8 @@ const EXIT_INTERRUPTED = 130
 /** Every process this runner started (servers and load generator runs) that may still be running. */
 const children = new Set<ChildProcess>()
 let interrupted = false
+/** The HTTPS target's certificate directory, removed when the run ends. */
+let certificate: BenchCertificate | undefined
 
 const progress = (message: string): void => { process.stderr.write(`${message}\n`) }
 const withoutTrailingSlash = (url: string): string => url.replace(/\/+$/, '')
@@ -41,6 +44,7 @@ async function startTargets (): Promise<Target[]> {
     return { name, child, baseUrl: `${withoutTrailingSlash(child.url)}/api`, ...(headers === undefined ? {} : { headers }) }
   }
   const token = await benchToken()
+  certificate = await benchCertificate(packageRoot())
   return [
     { name: 'direct', child: backend, baseUrl: withoutTrailingSlash(backend.url) },
     await proxy('baseline', 'baseline.js', { BASELINE_LOGGER: '0' }),
@@ -48,7 +52,8 @@ async function startTargets (): Promise<Target[]> {
     await proxy('gatehouse', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'info' }),
     await proxy('gatehouse-quiet', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn' }),
     await proxy('gatehouse-full', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_BENCH_STACK: 'full', GATEHOUSE_BENCH_SECRET: token.secret },
-      { authorization: `Bearer ${token.token}` })
+      { authorization: `Bearer ${token.token}` }),
+    { ...await proxy('gatehouse-https', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_BENCH_TLS_DIR: certificate.dir }), ca: certificate.ca }
   ]
 }
 
@@ -180,6 +185,7 @@ async function main (): Promise<void> {
     process.exitCode = 1
   } finally {
     await stopAll()
+    await certificate?.remove()
   }
 }
 

@@ -2,17 +2,25 @@
  * The gateway's own endpoints under the admin prefix (default /_gatehouse), which config validation keeps
  * clear of every service prefix: `healthz` says the process is alive, `readyz` that the config is loaded,
  * the listener is up and the gateway is not draining (orchestrators stop sending traffic on 503);
- * `rate-limit` reports the counter store and the requests its failures let through or refused.
+ * `rate-limit` reports the counter store and the requests its failures let through or refused;
+ * `upstreams` every service's replicas: state (up, down, ejected, half-open, unhealthy), load and failures.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { NotReadyError, ShuttingDownError } from '../src/errors.js'
 import { sendProblem } from '../src/http/problem.js'
+import { kUpstreamPools } from '../src/symbols.js'
+import { upstreamsStatus, type ServiceUpstreams } from '../src/upstream/status.js'
 import { rateLimitStatusEndpoint } from './rate-limit.js'
 
 export async function adminEndpoints (scope: FastifyInstance): Promise<void> {
   scope.get('/healthz', { logLevel: 'warn' }, healthz)
   scope.get('/readyz', { logLevel: 'warn' }, readyz)
   scope.get('/rate-limit', { logLevel: 'warn' }, rateLimitStatusEndpoint)
+  scope.get('/upstreams', { logLevel: 'warn' }, upstreams)
+}
+
+async function upstreams (this: FastifyInstance): Promise<{ services: ServiceUpstreams[] }> {
+  return { services: upstreamsStatus(this[kUpstreamPools]) }
 }
 
 async function healthz (): Promise<{ status: 'ok' }> {

@@ -4,9 +4,10 @@
  */
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { kBytesAtStart, kClientResponse, kPrincipal, kUpstream } from '../src/symbols.js'
+import { kBytesAtStart, kClientResponse, kPrincipal, kUpstream, kUpstreamPools } from '../src/symbols.js'
 
 async function observability (app: FastifyInstance): Promise<void> {
+  app.decorate(kUpstreamPools, new Map())
   app.decorateRequest(kUpstream, null)
   app.decorateRequest(kBytesAtStart, 0)
   app.decorateRequest(kClientResponse, null)

@@ -1,6 +1,7 @@
 /**
  * The proxy of one service, on @fastify/http-proxy: prefix routing on a segment boundary, prefix rewrite,
- * forwarding headers, round-robin over replicas, keep-alive pools, timeouts, bounded retries for
+ * forwarding headers, load balancing over replicas with outlier detection and health checks (the pool
+ * dispatcher picks each request's replica), keep-alive pools, timeouts, retries on another replica for
  * idempotent requests, and upstream faults as 502/503/504 problems. Registered inside the service's scope,
  * after its policies, so their hooks run before the proxy handler.
  */
@@ -14,7 +15,12 @@ import { forwardingContext, type PeerTrust } from '../src/proxy/headers.js'
 import { refuseUpgrade, webSocketOptions } from '../src/proxy/websocket.js'
 import { ClientAwareDispatcher } from '../src/upstream/client-abort.js'
 import { createUpstreamDispatcher } from '../src/upstream/dispatcher.js'
-import { UpstreamPool } from '../src/upstream/pool.js'
+import { hashKeyReader } from '../src/upstream/hash-key.js'
+import { HealthChecker } from '../src/upstream/health-check.js'
+import { DOWN_COOLDOWN_MS, UpstreamPool } from '../src/upstream/pool.js'
+import { PoolDispatcher } from '../src/upstream/pool-dispatcher.js'
+import { RetryBudget } from '../src/upstream/retry-budget.js'
+import { kUpstreamPools } from '../src/symbols.js'
 
 export interface ProxyOptions {
   readonly service: ResolvedService
@@ -29,9 +35,28 @@ export async function serviceProxy (scope: FastifyInstance, { service, isTrusted
     registerNoUpstreamRoutes(scope)
     return
   }
-  const dispatcher = new ClientAwareDispatcher(createUpstreamDispatcher(service))
+  const agent = createUpstreamDispatcher(service)
+  const pool = new UpstreamPool(service.loadBalancing.strategy === 'first-upstream' ? service.upstreams.slice(0, 1) : service.upstreams, {
+    balancing: service.loadBalancing,
+    outlier: service.outlierDetection,
+    unhealthyRetryAfter: service.healthCheck?.interval ?? DOWN_COOLDOWN_MS,
+    onStateChange: (member, state, reason) => {
+      scope.log[state === 'up' ? 'info' : 'warn']({ service: service.name, upstream: member.url, state, reason }, 'upstream state changed')
+    }
+  })
+  scope[kUpstreamPools].set(service.name, pool)
+  const dispatcher = new PoolDispatcher(new ClientAwareDispatcher(agent), {
+    pool,
+    retryAttempts: service.retryAttempts,
+    budget: new RetryBudget(service.retryBudgetPercent),
+    hashKeyOf: service.loadBalancing.hashOn === null ? null : hashKeyReader(service.loadBalancing.hashOn)
+  })
+  if (service.healthCheck !== null) {
+    const checker = new HealthChecker(pool, service.healthCheck, agent)
+    scope.addHook('onReady', async () => { checker.start() })
+    scope.addHook('onClose', async () => { checker.stop() })
+  }
   scope.addHook('onClose', async () => { await dispatcher.close() })
-  const pool = new UpstreamPool(service.loadBalancing === 'round-robin' ? service.upstreams : service.upstreams.slice(0, 1))
   const forwarding = forwardingContext(service, isTrustedPeer, scope.gatehouse.config.rateLimit)
   await scope.register(httpProxy, {
     ...proxyCallbacks(service, pool, forwarding),
@@ -39,8 +64,9 @@ export async function serviceProxy (scope: FastifyInstance, { service, isTrusted
     websocket: service.websocket,
     undici: dispatcher,
     disableRequestLogging: true,
-    // Replaces reply-from's default of retrying GET 503s up to 10 times (design.md §4): only retryDelay retries.
-    ...(service.retryAttempts > 0 ? {} : { retryMethods: [] }),
+    // Replaces reply-from's default of retrying GET 503s up to 10 times (design.md §4): the pool dispatcher
+    // retries, on another replica.
+    retryMethods: [],
     ...webSocketOptions(service, forwarding)
   } as FastifyHttpProxyOptions)
 }

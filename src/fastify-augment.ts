@@ -3,7 +3,8 @@ import type { GatewayConfig, ResolvedService } from './config/types.js'
 import type { ServerResponse } from 'node:http'
 import type { Principal } from './auth/principal.js'
 import type { KeyRing } from './auth/key-ring.js'
-import type { kBytesAtStart, kClientResponse, kKeyRing, kPrincipal, kService, kUpstream } from './symbols.js'
+import type { UpstreamPool } from './upstream/pool.js'
+import type { kBytesAtStart, kClientResponse, kKeyRing, kPrincipal, kService, kUpstream, kUpstreamPools } from './symbols.js'
 
 export interface GatewayState {
   readonly config: GatewayConfig
@@ -16,6 +17,7 @@ declare module 'fastify' {
     gatehouse: GatewayState
     /** Present when gateway.auth is configured (plugins/auth.ts). */
     [kKeyRing]?: KeyRing
+    [kUpstreamPools]: Map<string, UpstreamPool>
   }
   interface FastifyRequest {
     /**

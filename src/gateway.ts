@@ -16,6 +16,8 @@ import { requestIdFor } from './http/request-id.js'
 import { loggerOptions } from './logging.js'
 import type { PeerTrust } from './proxy/headers.js'
 import { serviceScope } from './service-scope.js'
+import { strictTransportSecurity } from './tls/hsts.js'
+import { createTlsListener } from './tls/listener.js'
 import observability from '../plugins/observability.js'
 import security from '../plugins/security.js'
 import rateLimit from '../plugins/rate-limit.js'
@@ -49,6 +51,7 @@ export function buildGateway (config: GatewayConfig, options: GatewayOptions = {
   const state: GatewayState = { config, draining: false }
   app.decorate('gatehouse', state)
   installErrorHandling(app)
+  if (config.tls?.hsts != null) app.addHook('onSend', strictTransportSecurity(config.tls.hsts))
   // The gateway never parses bodies: not for 404s, admin routes or services without upstreams either
   // (each proxy scope adds its own pass-through parsers).
   app.removeAllContentTypeParsers()
@@ -70,8 +73,9 @@ function passBodyThrough (_request: FastifyRequest, payload: IncomingMessage, do
   done(null, payload)
 }
 
-/** The HTTP listener with the gateway's head-size and head-timeout limits (431 / 408 before any route). */
+/** The HTTP (or HTTPS) listener with the gateway's head-size and head-timeout limits (431 / 408 before any route). */
 function createListener (config: GatewayConfig, handler: RequestListener): Server {
+  if (config.tls !== null) return createTlsListener(config, config.tls, handler)
   const server = createServer({
     maxHeaderSize: config.limits.headerBytes,
     headersTimeout: config.timeouts.requestHeaders

@@ -7,3 +7,5 @@ export const kClientResponse = Symbol('gatehouse.clientResponse')
 export const kPrincipal = Symbol('gatehouse.principal')
 /** The gateway's KeyRing (src/auth/key-ring.ts), shared by every service scope. */
 export const kKeyRing = Symbol('gatehouse.keyRing')
+/** Every service's UpstreamPool by service name, on the root instance (the admin endpoint reads them). */
+export const kUpstreamPools = Symbol('gatehouse.upstreamPools')

@@ -3,6 +3,8 @@ import type { ServiceEntry, ServicesFile, UpstreamEntry } from './schema.js'
 import { DEFAULTS } from './defaults.js'
 import type { ConfigProblem } from './problems.js'
 import { readTextFile, resolveFile } from './files.js'
+import { readPair, resolveListenerTls } from './resolve-listener.js'
+import { resolveHealthCheck, resolveLoadBalancing, resolveOutlierDetection } from './resolve-resilience.js'
 import { resolveCors, resolveGatewayAuth, resolveGatewayRateLimit, resolveRedis, resolveServiceAuth, resolveServiceRateLimit } from './resolve-access.js'
 import type { GatewayConfig, IpAccessSettings, ResolvedService, ResolvedUpstream, UpstreamTimeoutSettings, UpstreamTlsSettings } from './types.js'
 
@@ -20,6 +22,7 @@ export async function resolveConfig (file: ServicesFile, context: ResolveContext
   const ipAccess = gateway.ipAccess ?? {}
   const files = { baseDir: context.baseDir, problems }
   const auth = gateway.auth === undefined ? null : await resolveGatewayAuth(gateway.auth, files)
+  const tls = gateway.tls === undefined ? null : await resolveListenerTls(gateway.tls, gateway.listen?.port ?? DEFAULTS.listen.port, files)
   const services = await Promise.all(file.services.map((service, index) =>
     resolveService(service, index, { upstreamDefaults, bodyBytes, ipAccess, gatewayAudiences: auth?.audiences ?? null, files, problems })))
   if (problems.length > 0) return { problems }
@@ -38,6 +41,7 @@ export async function resolveConfig (file: ServicesFile, context: ResolveContext
     },
     logLevel: gateway.logLevel ?? DEFAULTS.logLevel,
     adminPrefix: gateway.adminPrefix ?? DEFAULTS.adminPrefix,
+    tls,
     services,
     source: context.source
   }
@@ -64,7 +68,11 @@ async function resolveService (service: ServiceEntry, index: number, defaults: S
     timeouts: { ...defaults.upstreamDefaults, ...service.timeouts },
     websocket: service.websocket ?? false,
     retryAttempts: retries === true ? DEFAULTS.retryAttempts : retries ? (retries.attempts ?? DEFAULTS.retryAttempts) : 0,
-    loadBalancing: service.loadBalancing === false ? 'first-upstream' : 'round-robin',
+    retryBudgetPercent: typeof retries === 'object' ? (retries.budgetPercent ?? DEFAULTS.retryBudgetPercent) : DEFAULTS.retryBudgetPercent,
+    loadBalancing: resolveLoadBalancing(service.loadBalancing),
+    outlierDetection: resolveOutlierDetection(service.outlierDetection),
+    healthCheck: resolveHealthCheck(service.healthCheck),
+    maxPendingRequests: service.maxPendingRequests ?? DEFAULTS.maxPendingRequests,
     ipAccess: resolveIpAccess(service, defaults.ipAccess),
     tls: await resolveTls(service, at, defaults),
     auth: resolveServiceAuth(service.auth, defaults.gatewayAudiences),
@@ -89,16 +97,23 @@ function ipLists (allow: readonly string[], deny: readonly string[]): IpAccessSe
 
 function resolveUpstream (upstream: UpstreamEntry): ResolvedUpstream {
   const entry = typeof upstream === 'string' ? { url: upstream } : upstream
-  return { url: new URL(entry.url).origin, weight: entry.weight ?? 1 }
+  return { url: new URL(entry.url).origin, weight: entry.weight ?? 1, backup: entry.backup ?? false }
 }
 
 async function resolveTls (service: ServiceEntry, at: string, { files }: ServiceResolution): Promise<UpstreamTlsSettings> {
   const tls = service.tls ?? {}
-  const settings: { verify: boolean, ca?: string, servername?: string } = { verify: tls.verify ?? true }
+  const settings: { -readonly [K in keyof UpstreamTlsSettings]: UpstreamTlsSettings[K] } = { verify: tls.verify ?? true }
   if (tls.servername !== undefined) settings.servername = tls.servername
   if (tls.ca !== undefined) {
     const ca = await readTextFile(tls.ca, `${at}.tls.ca`, files)
     if (ca !== undefined) settings.ca = ca
+  }
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    const [missing, present] = tls.cert === undefined ? ['cert', 'key'] : ['key', 'cert']
+    files.problems.push({ path: `${at}.tls.${missing}`, message: `tls.${present} is set but tls.${missing} is not`, hint: 'a client certificate needs both "cert" and "key"' })
+  } else if (tls.cert !== undefined && tls.key !== undefined) {
+    const pair = await readPair(tls.cert, tls.key, `${at}.tls`, files)
+    if (pair !== undefined) settings.clientCertificate = { cert: pair.cert, key: pair.key }
   }
   return settings
 }

@@ -9,6 +9,8 @@ import { Type, type Static } from '@sinclair/typebox'
 import { DEFAULTS } from './defaults.js'
 import { AddressList, Milliseconds, Policy, PREFIX_PATTERN } from './schema-kit.js'
 import { GatewayAccess, ServiceAccess } from './access-schema.js'
+import { GatewayTls } from './listener-schema.js'
+import { HealthCheckOptions, LoadBalancingOptions, OutlierDetectionOptions, RetryOptions } from './resilience-schema.js'
 
 export { PREFIX_PATTERN }
 
@@ -25,6 +27,10 @@ export const UpstreamObject = Type.Object({
     maximum: 1000,
     default: 1,
     description: 'Relative share of requests this replica receives.'
+  })),
+  backup: Type.Optional(Type.Boolean({
+    default: false,
+    description: 'Used only while every replica without this flag is down, ejected or unhealthy.'
   }))
 }, { additionalProperties: false })
 
@@ -38,28 +44,14 @@ export const UpstreamTimeouts = Type.Object({
   idle: Type.Optional(Milliseconds('Longest pause allowed between two body chunks from the upstream', DEFAULTS.upstreamTimeouts.idle))
 }, { additionalProperties: false, description: 'Upstream timeouts; each one ends in 504 when exceeded.' })
 
-export const RetryOptions = Type.Object({
-  attempts: Type.Optional(Type.Integer({
-    minimum: 1,
-    maximum: 5,
-    default: DEFAULTS.retryAttempts,
-    description: 'Extra attempts after a connection failure, for GET, HEAD and OPTIONS only.'
-  }))
-}, { additionalProperties: false })
-
-export const LoadBalancingOptions = Type.Object({
-  strategy: Type.Optional(Type.Literal('round-robin', {
-    default: 'round-robin',
-    description: 'How requests are spread over the upstreams.'
-  }))
-}, { additionalProperties: false })
-
 export const UpstreamTls = Type.Object({
   ca: Type.Optional(Type.String({
     minLength: 1,
     description: 'PEM file of the CA that signs the upstream certificates (relative to services.json).'
   })),
   servername: Type.Optional(Type.String({ minLength: 1, description: 'SNI name sent to the upstream.' })),
+  cert: Type.Optional(Type.String({ minLength: 1, description: 'PEM client certificate presented to upstreams that require one (mTLS; relative to services.json). Needs `key`.' })),
+  key: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key of the client certificate, unencrypted (relative to services.json). Needs `cert`.' })),
   verify: Type.Optional(Type.Boolean({
     default: true,
     description: 'Verify upstream certificates. Turning this off accepts any certificate; only for local testing.'
@@ -96,6 +88,14 @@ export const Service = Type.Object({
     'IP lists for this service: its deny list adds to the gateway\'s, its allow list replaces it; false skips the gateway\'s lists.')),
   loadBalancing: Type.Optional(Policy(LoadBalancingOptions,
     'Spread requests over the upstreams (true, the default, or options); false sends every request to the first upstream.')),
+  outlierDetection: Type.Optional(Policy(OutlierDetectionOptions,
+    'Passive health: replicas that keep failing are ejected for a while, then probed (half-open). On by default; false turns it off.')),
+  healthCheck: Type.Optional(HealthCheckOptions),
+  maxPendingRequests: Type.Optional(Type.Integer({
+    minimum: 1,
+    default: DEFAULTS.maxPendingRequests,
+    description: 'Requests of this service in flight at once; more are answered 503 with Retry-After at once.'
+  })),
   tls: Type.Optional(UpstreamTls),
   ...ServiceAccess,
   bodyLimit: Type.Optional(Type.Integer({
@@ -145,7 +145,8 @@ export const GatewaySection = Type.Object({
     pattern: PREFIX_PATTERN,
     default: DEFAULTS.adminPrefix,
     description: 'Prefix of the gateway\'s own endpoints (healthz, readyz). Must not collide with a service prefix.'
-  }))
+  })),
+  tls: Type.Optional(GatewayTls)
 }, { additionalProperties: false, description: 'Settings of the gateway itself; every key is optional.' })
 
 export const ServicesFileSchema = Type.Object({

@@ -6,7 +6,7 @@ import type { ConfigProblem } from './problems.js'
 import { checkAccessSemantics } from './access-semantics.js'
 
 export function checkSemantics (file: ServicesFile): ConfigProblem[] {
-  return [...checkUniqueNames(file), ...checkPrefixes(file), ...checkUpstreamUrls(file), ...checkAddressLists(file), ...checkAccessSemantics(file)]
+  return [...checkUniqueNames(file), ...checkPrefixes(file), ...checkUpstreamUrls(file), ...checkAddressLists(file), ...checkAccessSemantics(file), ...checkBalancing(file)]
 }
 
 function checkUniqueNames (file: ServicesFile): ConfigProblem[] {
@@ -101,5 +101,22 @@ function checkAddressLists (file: ServicesFile): ConfigProblem[] {
       }
     })
   }
+  return problems
+}
+
+/** Options that only mean something together: a hash strategy needs its key, a key needs the hash strategy. */
+function checkBalancing (file: ServicesFile): ConfigProblem[] {
+  const problems: ConfigProblem[] = []
+  file.services.forEach((service, index) => {
+    const balancing = service.loadBalancing
+    if (typeof balancing !== 'object') return
+    const hashing = balancing.strategy === 'consistent-hash'
+    if (hashing && balancing.hashOn === undefined) {
+      problems.push({ path: `services[${index}].loadBalancing.hashOn`, message: '"consistent-hash" needs hashOn', hint: 'set hashOn to "ip", { "header": "x-user-id" } or { "cookie": "session" }' })
+    }
+    if (!hashing && balancing.hashOn !== undefined) {
+      problems.push({ path: `services[${index}].loadBalancing.hashOn`, message: `hashOn has no effect with strategy "${balancing.strategy ?? 'round-robin'}"`, hint: 'set "strategy": "consistent-hash", or remove hashOn' })
+    }
+  })
   return problems
 }

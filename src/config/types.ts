@@ -10,6 +10,37 @@ export interface ResolvedUpstream {
   /** Origin only, e.g. `http://127.0.0.1:3001`. */
   readonly url: string
   readonly weight: number
+  /** Used only while every other replica is unavailable. */
+  readonly backup: boolean
+}
+
+export type HashKeySettings = 'ip' | { readonly header: string } | { readonly cookie: string }
+
+export interface LoadBalancingSettings {
+  /** 'first-upstream' when load balancing is off: the first upstream takes every request. */
+  readonly strategy: 'round-robin' | 'least-request' | 'consistent-hash' | 'first-upstream'
+  /** What consistent hashing keys on (null for the other strategies). */
+  readonly hashOn: HashKeySettings | null
+  /** Milliseconds over which a recovered replica's share ramps up; 0 = off. */
+  readonly slowStart: number
+}
+
+export interface OutlierDetectionSettings {
+  readonly consecutiveFailures: number
+  readonly baseEjectionTime: number
+  readonly maxEjectionTime: number
+  readonly maxEjectionPercent: number
+  readonly halfOpenRequests: number
+}
+
+export interface HealthCheckSettings {
+  readonly path: string
+  readonly interval: number
+  readonly timeout: number
+  /** Passing statuses; null = any 2xx or 3xx. */
+  readonly expectedStatuses: readonly number[] | null
+  readonly healthyThreshold: number
+  readonly unhealthyThreshold: number
 }
 
 export interface UpstreamTimeoutSettings {
@@ -23,6 +54,8 @@ export interface UpstreamTlsSettings {
   /** PEM text of the CA bundle, read at load time. */
   readonly ca?: string
   readonly servername?: string
+  /** PEM texts of the client certificate and key presented to upstreams that ask for one (mTLS). */
+  readonly clientCertificate?: { readonly cert: string, readonly key: string }
 }
 
 /** Client IP lists; an empty allow list allows everyone. */
@@ -38,10 +71,15 @@ export interface ResolvedService {
   readonly upstreams: readonly ResolvedUpstream[]
   readonly timeouts: UpstreamTimeoutSettings
   readonly websocket: boolean
-  /** Extra attempts after a connection failure for GET/HEAD/OPTIONS; 0 = off. */
+  /** Extra attempts (each on another replica) after a connection failure for GET/HEAD/OPTIONS; 0 = off. */
   readonly retryAttempts: number
-  /** 'first-upstream' when load balancing is off: the first upstream takes every request. */
-  readonly loadBalancing: 'round-robin' | 'first-upstream'
+  /** Retries allowed as a share of the service's recent requests. */
+  readonly retryBudgetPercent: number
+  readonly loadBalancing: LoadBalancingSettings
+  /** Passive outlier detection, or null when turned off. */
+  readonly outlierDetection: OutlierDetectionSettings | null
+  readonly healthCheck: HealthCheckSettings | null
+  readonly maxPendingRequests: number
   /** The lists this service enforces (the gateway's merged with its own), or null when none apply. */
   readonly ipAccess: IpAccessSettings | null
   readonly tls: UpstreamTlsSettings
@@ -68,6 +106,8 @@ export interface GatewayConfig {
   readonly timeouts: { readonly requestHeaders: number, readonly keepAlive: number, readonly drain: number }
   readonly logLevel: LogLevel
   readonly adminPrefix: string
+  /** HTTPS on the gateway's listener, or null for plain HTTP. */
+  readonly tls: ListenerTlsSettings | null
   readonly services: readonly ResolvedService[]
   /** Absolute path of the file this came from, or null when built in code. */
   readonly source: string | null
@@ -149,4 +189,21 @@ export interface CorsSettings {
   readonly exposedHeaders: readonly string[]
   readonly credentials: boolean
   readonly maxAge: number | null
+}
+
+/** gateway.tls resolved: the pair read and checked at load, paths kept for reload. */
+export interface ListenerTlsSettings {
+  /** Absolute paths of the certificate and key files (watched when `reload` is on). */
+  readonly certFile: string
+  readonly keyFile: string
+  /** PEM texts read at load time. */
+  readonly cert: string
+  readonly key: string
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3'
+  readonly http2: boolean
+  /** The plain-HTTP listener answering 308 to https://, or null. A null host means the HTTPS listener's. */
+  readonly redirectHttp: { readonly port: number, readonly host: string | null } | null
+  /** The Strict-Transport-Security value, or null when off. */
+  readonly hsts: string | null
+  readonly reload: boolean
 }

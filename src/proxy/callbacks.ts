@@ -11,18 +11,10 @@ import { sendProblem } from '../http/problem.js'
 import { REQUEST_ID_HEADER } from '../http/request-id.js'
 import { kUpstream } from '../symbols.js'
 import { carryClientSignal, proxyWatchingClient } from '../upstream/client-abort.js'
-import { isConnectFailure, retryableConnectionCode, upstreamFault } from '../upstream/faults.js'
+import { upstreamFault } from '../upstream/faults.js'
+import type { Member } from '../upstream/member.js'
 import type { UpstreamPool } from '../upstream/pool.js'
 import { filterResponseHeaders, forwardRequestHeaders, type ForwardingContext } from './headers.js'
-
-const RETRYABLE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS'])
-
-interface RetriedRequest { readonly method: string, readonly body?: unknown }
-
-/** Idempotent and without a body: a streamed body is consumed by the first attempt (OPTIONS may have one). */
-function isRetryable (request: RetriedRequest): boolean {
-  return RETRYABLE_METHODS.has(request.method) && (request.body === undefined || request.body === '')
-}
 
 /** reply-from's `onResponse`: also called after onError answered an invalid status; then free the body. */
 function sendUpstreamResponse (_request: FastifyRequest, reply: FastifyReply, response: { stream: Readable }): void {
@@ -33,10 +25,15 @@ function sendUpstreamResponse (_request: FastifyRequest, reply: FastifyReply, re
 type ResponseHeaders = Record<string, string | string[] | number | undefined>
 
 export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, forwarding: ForwardingContext) {
-  const single = pool.size === 1 ? pool.pick() : null
-
-  /** @fastify/http-proxy's handler: with every upstream down, answer 503 at once instead of trying. */
+  /**
+   * @fastify/http-proxy's handler: with no replica available, or the service's pending-request cap reached,
+   * answer 503 with Retry-After at once instead of trying.
+   */
   function proxyToUpstream (request: FastifyRequest, reply: FastifyReply, dest: string, options: object): FastifyReply {
+    if (pool.inflight >= service.maxPendingRequests) {
+      reply.header('retry-after', 1)
+      return sendProblem(reply, new NoUpstreamError())
+    }
     const downFor = pool.allDownFor()
     if (downFor > 0) {
       reply.header('retry-after', Math.ceil(downFor / 1000))
@@ -46,18 +43,17 @@ export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, fo
   }
 
   function rewriteRequestHeaders (request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
-    request[kUpstream] ??= single
     return carryClientSignal(request, forwardRequestHeaders(request, headers, forwarding))
   }
 
-  function rewriteResponseHeaders (headers: ResponseHeaders, request: FastifyRequest): ResponseHeaders {
-    // Any response, whatever its status, means the upstream is up.
-    pool.reportUp(request[kUpstream])
+  function rewriteResponseHeaders (headers: ResponseHeaders): ResponseHeaders {
     return filterResponseHeaders(headers, forwarding.ownedResponseHeaders)
   }
 
-  function pickUpstream (request: FastifyRequest): string {
-    const upstream = pool.pick()
+  /** WebSocket upgrades only (plain requests pick their replica in the dispatcher). */
+  function pickWebSocketUpstream (request: FastifyRequest): string {
+    const member = pool.pick()
+    const upstream = member?.url ?? (pool.members[0] as Member).url
     request[kUpstream] = upstream
     return upstream
   }
@@ -67,7 +63,6 @@ export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, fo
     if (reply.raw.destroyed) return
     const fault = upstreamFault(error)
     const upstream = reply.request[kUpstream]
-    if (upstream !== null && isConnectFailure(error)) pool.reportDown(upstream)
     // @fastify/reply-from has already logged the error itself; add what it became.
     reply.request.log.warn({ upstream, code: fault.code }, 'upstream request failed')
     // reply-from copies the upstream's headers before it finds out the status is invalid: drop them, so a
@@ -82,23 +77,18 @@ export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, fo
     sendProblem(reply, fault)
   }
 
-  function retryDelay ({ err, req, attempt }: { err: Error | null, req: RetriedRequest, attempt: number }): number | null {
-    if (attempt >= service.retryAttempts || !isRetryable(req) || retryableConnectionCode(err) === undefined) return null
-    return Math.min(50 * 2 ** attempt, 1000) * (0.5 + Math.random() / 2)
-  }
-
+  // Plain requests: the dispatcher overrides the origin, so reply-from's base is any replica's URL (it only
+  // builds the path from it). WebSocket upgrades of a multi-replica service pick through getUpstream.
+  const picksPerUpgrade = service.websocket && pool.size > 1
   return {
-    /** The fixed upstream of a one-replica service ('' when the pool picks per request). */
-    upstream: single ?? '',
+    upstream: picksPerUpgrade ? '' : (pool.members[0] as Member).url,
     handler: proxyToUpstream,
     replyOptions: {
       rewriteRequestHeaders,
       rewriteHeaders: rewriteResponseHeaders,
       onError: onUpstreamError,
       onResponse: sendUpstreamResponse,
-      // With retries off, no retry hook at all (it costs reply-from a closure per request).
-      ...(service.retryAttempts > 0 ? { retryDelay } : {}),
-      ...(single === null ? { getUpstream: pickUpstream } : {})
+      ...(picksPerUpgrade ? { getUpstream: pickWebSocketUpstream } : {})
     }
   }
 }

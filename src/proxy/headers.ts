@@ -104,7 +104,8 @@ export function forwardRequestHeaders (request: FastifyRequest, headers: Incomin
     'x-forwarded-proto': trusted && typeof original['x-forwarded-proto'] === 'string'
       ? original['x-forwarded-proto']
       : socket?.encrypted === true ? 'https' : 'http',
-    'x-forwarded-host': trusted && typeof original['x-forwarded-host'] === 'string' ? original['x-forwarded-host'] : original.host ?? '',
+    // HTTP/2 clients send the host as the :authority pseudo-header (RFC 9113 §8.3.1), usually with no Host.
+    'x-forwarded-host': trusted && typeof original['x-forwarded-host'] === 'string' ? original['x-forwarded-host'] : original.host ?? original[':authority'] ?? '',
     'x-forwarded-prefix': trusted && typeof original['x-forwarded-prefix'] === 'string'
       ? `${original['x-forwarded-prefix']}${context.prefix}`
       : context.prefix,

@@ -46,7 +46,8 @@ export function webSocketOptions (service: ResolvedService, forwarding: Forwardi
       handshakeTimeout: service.timeouts.connect,
       rejectUnauthorized: service.tls.verify,
       ...(service.tls.ca === undefined ? {} : { ca: service.tls.ca }),
-      ...(service.tls.servername === undefined ? {} : { servername: service.tls.servername })
+      ...(service.tls.servername === undefined ? {} : { servername: service.tls.servername }),
+      ...(service.tls.clientCertificate === undefined ? {} : { cert: service.tls.clientCertificate.cert, key: service.tls.clientCertificate.key })
     }
   }
 }

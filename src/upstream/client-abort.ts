@@ -50,7 +50,17 @@ export function carryClientSignal<T extends IncomingHttpHeaders> (request: Fasti
   return headers
 }
 
-type RequestCallback = (error: Error | null, data?: Dispatcher.ResponseData) => void
+/** The client's response a request to the dispatcher carries (see carryClientSignal), if any. */
+export function clientResponseOf (headers: unknown): ServerResponse | undefined {
+  return (headers as SignalledHeaders | undefined)?.[kAbortSignal]
+}
+
+/** The Fastify request behind a request to the dispatcher, for the access log's upstream. */
+export function fastifyRequestOf (headers: unknown): FastifyRequest | undefined {
+  return (clientResponseOf(headers) as WatchedResponse | undefined)?.[kReply]?.request
+}
+
+export type RequestCallback = (error: Error | null, data?: Dispatcher.ResponseData) => void
 
 /** Wraps the service's undici Agent: requests get the client's response as their abort signal. */
 export class ClientAwareDispatcher {

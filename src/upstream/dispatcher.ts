@@ -17,7 +17,9 @@ export function createUpstreamDispatcher (service: ResolvedService): Agent {
       timeout: service.timeouts.connect,
       rejectUnauthorized: service.tls.verify,
       ...(service.tls.ca === undefined ? {} : { ca: service.tls.ca }),
-      ...(service.tls.servername === undefined ? {} : { servername: service.tls.servername })
+      ...(service.tls.servername === undefined ? {} : { servername: service.tls.servername }),
+      // mTLS: { cert, key } presented when the upstream asks for a client certificate.
+      ...service.tls.clientCertificate
     }
   })
 }

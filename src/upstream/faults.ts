@@ -43,6 +43,7 @@ const FAULT_BY_CODE: ReadonlyMap<string, UpstreamFault> = new Map([
   ['CERT_HAS_EXPIRED', TLS],
   ['ERR_TLS_CERT_ALTNAME_INVALID', TLS],
   ['ERR_SSL_WRONG_VERSION_NUMBER', TLS]
+  // Any other ERR_SSL_* (an alert from the upstream: handshake failure, certificate required...) is TLS too.
 ])
 
 /** Codes a connection-level retry may follow: nothing reached the upstream application, or nothing came back. */
@@ -63,7 +64,7 @@ function * codesOf (error: unknown): Generator<{ code: string, cause: Error }> {
 export function upstreamFault (error: Error): GatehouseErrorLike {
   for (const { code, cause } of codesOf(error)) {
     if (code.startsWith('GATEHOUSE_')) return { code, message: cause.message, statusCode: (cause as { statusCode?: number }).statusCode ?? 502 }
-    const fault = FAULT_BY_CODE.get(code)
+    const fault = FAULT_BY_CODE.get(code) ?? (code.startsWith('ERR_SSL_') ? TLS : undefined)
     if (fault) return fault()
   }
   return new UpstreamBadResponseError()

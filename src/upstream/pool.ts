@@ -1,87 +1,204 @@
-import type { ResolvedUpstream } from '../config/types.js'
+/**
+ * The replicas of one service and every decision about them: which one takes the next request (the
+ * service's strategy, primaries before backups), which are out of rotation (down, ejected, half-open,
+ * unhealthy: src/upstream/member.ts), and what each answer or failure does to that. The dispatcher
+ * (src/upstream/pool-dispatcher.ts) reports results; the health checker reports checks.
+ */
+import type { LoadBalancingSettings, OutlierDetectionSettings, ResolvedUpstream } from '../config/types.js'
+import { fnv1a } from './hash.js'
+import { DOWN_COOLDOWN_MS, Member } from './member.js'
+import { pickByHash, pickLeastRequest, pickRoundRobin, type Eligible } from './strategies.js'
 
-/** How long an upstream that refused a connection is left out before it gets another request. */
-export const DOWN_COOLDOWN_MS = 1_000
+export { DOWN_COOLDOWN_MS } from './member.js'
 
 export type Clock = () => number
 
-/**
- * The replicas of one service:
- * - smooth weighted round-robin (the nginx algorithm): with equal weights it is plain round-robin, with
- *   weights 5/1/1 it spreads picks as a,a,b,a,c,a,a instead of bursting;
- * - an upstream that refuses a connection (or does not accept one in time) is down for a cooldown and
- *   skipped; when the cooldown ends it gets requests again, and any response brings it back at once.
- *   When every upstream is down the service answers 503 without trying (issue 2: "all down → 503").
- * Active health checks, outlier ejection and other strategies come with issue 5.
- */
-export class UpstreamPool {
-  readonly #urls: readonly string[]
-  readonly #weights: readonly number[]
-  readonly #current: number[]
-  /** Time until which each upstream is down; 0 when up. */
-  readonly #downUntil: number[]
-  readonly #now: Clock
-  #downCount = 0
+export interface PoolOptions {
+  readonly balancing?: LoadBalancingSettings
+  /** Passive outlier detection; null or absent: off. */
+  readonly outlier?: OutlierDetectionSettings | null
+  /** Retry-After for a pool whose replicas are all unhealthy (the health-check interval). */
+  readonly unhealthyRetryAfter?: number
+  readonly now?: Clock
+  readonly random?: () => number
+  /** Told when a member leaves or rejoins the rotation (for the log). */
+  readonly onStateChange?: (member: Member, state: string, reason: string) => void
+}
 
-  constructor (upstreams: readonly ResolvedUpstream[], now: Clock = Date.now) {
-    this.#urls = upstreams.map((upstream) => upstream.url)
-    this.#weights = upstreams.map((upstream) => upstream.weight)
-    this.#current = upstreams.map(() => 0)
-    this.#downUntil = upstreams.map(() => 0)
-    this.#now = now
+const ROUND_ROBIN: LoadBalancingSettings = { strategy: 'round-robin', hashOn: null, slowStart: 0 }
+// A slow-starting member gets at least this share of its weight, so it is probed at all.
+const SLOW_START_FLOOR = 0.1
+
+export class UpstreamPool {
+  readonly members: readonly Member[]
+  readonly #balancing: LoadBalancingSettings
+  readonly #outlier: OutlierDetectionSettings | null
+  readonly #halfOpenRequests: number
+  readonly #unhealthyRetryAfter: number
+  readonly #now: Clock
+  readonly #random: () => number
+  readonly #onStateChange: NonNullable<PoolOptions['onStateChange']>
+  readonly #eligible: Eligible
+  readonly #weightOf: (member: Member) => number
+  #inflight = 0
+  // The pass in progress (pick is synchronous): read by #eligible, created once instead of per pick.
+  #passNow = 0
+  #passBackup = false
+  #passTried: readonly Member[] | null = null
+
+  constructor (upstreams: readonly ResolvedUpstream[], options: PoolOptions = {}) {
+    this.members = upstreams.map((upstream) => new Member(upstream, fnv1a(upstream.url)))
+    this.#balancing = options.balancing ?? ROUND_ROBIN
+    this.#outlier = options.outlier ?? null
+    this.#halfOpenRequests = this.#outlier?.halfOpenRequests ?? 1
+    this.#unhealthyRetryAfter = options.unhealthyRetryAfter ?? DOWN_COOLDOWN_MS
+    this.#now = options.now ?? Date.now
+    this.#random = options.random ?? Math.random
+    this.#onStateChange = options.onStateChange ?? (() => {})
+    this.#eligible = (index) => this.#isEligible(index)
+    this.#weightOf = (member) => this.#effectiveWeight(member)
   }
 
   get size (): number {
-    return this.#urls.length
+    return this.members.length
   }
 
-  /** The next upstream origin to send a request to (the soonest back, if every one is down). */
-  pick (): string {
-    const now = this.#downCount === 0 ? 0 : this.#now()
-    let best = -1
-    let total = 0
-    for (let i = 0; i < this.#urls.length; i++) {
-      if ((this.#downUntil[i] as number) > now) continue
-      const weight = this.#weights[i] as number
-      const current = (this.#current[i] as number) + weight
-      this.#current[i] = current
-      total += weight
-      if (best === -1 || current > (this.#current[best] as number)) best = i
+  /** Requests in flight on every member. */
+  get inflight (): number {
+    return this.#inflight
+  }
+
+  /**
+   * The member for the next request (primaries first, backups when no primary is available), or null when
+   * none is. `key` is the consistent-hash key (null: none); `tried` are members this request already failed on.
+   */
+  pick (key: string | null = null, tried: readonly Member[] | null = null): Member | null {
+    this.#passNow = this.#now()
+    this.#passTried = tried
+    this.#passBackup = false
+    let index = this.#pickInPass(key)
+    if (index === -1) {
+      this.#passBackup = true
+      index = this.#pickInPass(key)
     }
-    if (best === -1) return this.#urls[this.#soonestBack()] as string
-    this.#current[best] = (this.#current[best] as number) - total
-    return this.#urls[best] as string
+    this.#passTried = null
+    if (index === -1) return null
+    const member = this.members[index] as Member
+    if (member.halfOpen) member.probes++
+    return member
   }
 
-  /** Milliseconds until an upstream may be tried again when every one is down, else 0. */
+  /** Milliseconds until some member may take a request when none may now, else 0. */
   allDownFor (): number {
-    if (this.#downCount < this.#urls.length) return 0
-    const wait = (this.#downUntil[this.#soonestBack()] as number) - this.#now()
-    return wait > 0 ? wait : 0
-  }
-
-  /** A connection to `url` was refused or not accepted in time. */
-  reportDown (url: string): void {
-    const index = this.#urls.indexOf(url)
-    if (index === -1) return
-    if (this.#downUntil[index] === 0) this.#downCount++
-    this.#downUntil[index] = this.#now() + DOWN_COOLDOWN_MS
-  }
-
-  /** `url` answered: it is up. Free when nothing is down (the usual case, on every response). */
-  reportUp (url: string | null): void {
-    if (this.#downCount === 0 || url === null) return
-    const index = this.#urls.indexOf(url)
-    if (index === -1 || this.#downUntil[index] === 0) return
-    this.#downUntil[index] = 0
-    this.#downCount--
-  }
-
-  #soonestBack (): number {
-    let soonest = 0
-    for (let i = 1; i < this.#urls.length; i++) {
-      if ((this.#downUntil[i] as number) < (this.#downUntil[soonest] as number)) soonest = i
+    const now = this.#now()
+    let soonest = Number.POSITIVE_INFINITY
+    for (const member of this.members) {
+      if (member.isAvailable(now, this.#halfOpenRequests)) return 0
+      soonest = Math.min(soonest, member.availableIn(now, this.#unhealthyRetryAfter))
     }
-    return soonest
+    // Every member half-open with its probes out: ask the client to come back shortly.
+    return this.members.length === 0 ? this.#unhealthyRetryAfter : Math.max(soonest, 1)
+  }
+
+  started (member: Member): void {
+    member.inflight++
+    this.#inflight++
+  }
+
+  finished (member: Member): void {
+    member.inflight--
+    this.#inflight--
+    if (member.probes > 0) member.probes--
+  }
+
+  /** The member answered (any status below 500): it is up, and a half-open circuit closes. */
+  succeeded (member: Member): void {
+    member.consecutiveFailures = 0
+    if (member.downUntil !== 0) member.downUntil = 0
+    if (member.halfOpen) {
+      member.halfOpen = false
+      member.recoveredAt = this.#now()
+      this.#onStateChange(member, 'up', 'probe request succeeded')
+    }
+  }
+
+  /** A failure on `member`: a 5xx, a reset or timeout, or (`connectFailure`) no connection at all. */
+  failed (member: Member, connectFailure: boolean): void {
+    const now = this.#now()
+    member.failures++
+    member.consecutiveFailures++
+    if (connectFailure) member.downUntil = now + DOWN_COOLDOWN_MS
+    const outlier = this.#outlier
+    if (outlier === null) return
+    if (member.halfOpen || member.consecutiveFailures >= outlier.consecutiveFailures) this.#eject(member, now, outlier)
+  }
+
+  /** An active health check of `member` passed or failed; thresholds decide when its state changes. */
+  checked (member: Member, passed: boolean, healthyThreshold: number, unhealthyThreshold: number): void {
+    const now = this.#now()
+    if (passed) {
+      member.healthPasses++
+      member.healthFailures = 0
+      // A passing check also ends an ejection (issue 5: "back after the time or a passing active check").
+      if (member.ejectedUntil > now || member.halfOpen) {
+        member.ejectedUntil = 0
+        member.halfOpen = false
+        member.recoveredAt = now
+        this.#onStateChange(member, 'up', 'health check passed')
+      }
+      if (!member.healthy && member.healthPasses >= healthyThreshold) {
+        member.healthy = true
+        member.recoveredAt = now
+        this.#onStateChange(member, 'up', `${member.healthPasses} health checks passed`)
+      }
+      return
+    }
+    member.healthFailures++
+    member.healthPasses = 0
+    if (member.healthy && member.healthFailures >= unhealthyThreshold) {
+      member.healthy = false
+      this.#onStateChange(member, 'unhealthy', `${member.healthFailures} health checks failed`)
+    }
+  }
+
+  #eject (member: Member, now: number, outlier: OutlierDetectionSettings): void {
+    // A failed probe re-opens the circuit; a fresh ejection must leave some capacity (at least one may go).
+    if (!member.halfOpen && !this.#mayEject(now, outlier)) return
+    member.ejections++
+    member.ejectedUntil = now + Math.min(outlier.baseEjectionTime * member.ejections, outlier.maxEjectionTime)
+    member.halfOpen = true
+    member.consecutiveFailures = 0
+    this.#onStateChange(member, 'ejected', `${outlier.consecutiveFailures} consecutive failures`)
+  }
+
+  #mayEject (now: number, outlier: OutlierDetectionSettings): boolean {
+    let ejected = 0
+    for (const member of this.members) if (member.ejectedUntil > now) ejected++
+    return ejected < Math.max(1, Math.floor(this.members.length * outlier.maxEjectionPercent / 100))
+  }
+
+  #pickInPass (key: string | null): number {
+    switch (this.#balancing.strategy) {
+      case 'least-request': return pickLeastRequest(this.members, this.#eligible, this.#weightOf, this.#random)
+      case 'consistent-hash':
+        if (key !== null) return pickByHash(this.members, this.#eligible, this.#weightOf, fnv1a(key))
+        return pickRoundRobin(this.members, this.#eligible, this.#weightOf)
+      default: return pickRoundRobin(this.members, this.#eligible, this.#weightOf)
+    }
+  }
+
+  #isEligible (index: number): boolean {
+    const member = this.members[index] as Member
+    if (member.backup !== this.#passBackup) return false
+    if (this.#passTried !== null && this.#passTried.includes(member)) return false
+    return member.isAvailable(this.#passNow, this.#halfOpenRequests)
+  }
+
+  #effectiveWeight (member: Member): number {
+    const slowStart = this.#balancing.slowStart
+    if (slowStart === 0 || member.recoveredAt === 0) return member.weight
+    const elapsed = this.#passNow - member.recoveredAt
+    if (elapsed >= slowStart) return member.weight
+    return member.weight * Math.max(SLOW_START_FLOOR, elapsed / slowStart)
   }
 }

@@ -54,7 +54,7 @@ describe('a valid services.json', () => {
     expect(config.services[0]?.upstreams[0]?.weight).toBe(3)
     expect(config.services[0]?.timeouts.connect).toBe(100)
     expect(config.services[1]?.retryAttempts).toBe(4)
-    expect(config.services[0]?.loadBalancing).toBe('round-robin')
+    expect(config.services[0]?.loadBalancing).toEqual({ strategy: 'round-robin', hashOn: null, slowStart: 0 })
     expect(config.services[1]?.timeouts).toEqual({ connect: 100, responseHeaders: 30000, idle: 7 })
   })
 })

@@ -90,3 +90,35 @@ describe('an upstream 503 answer', () => {
     expect(attempts()).toBe(1)
   })
 })
+
+describe('retries with several replicas', () => {
+  let replicas: TestUpstream[] = []
+
+  afterEach(async () => {
+    await Promise.all(replicas.map((replica) => replica.close()))
+    replicas = []
+  })
+
+  it('go to another replica than the one that failed', async () => {
+    replicas = await Promise.all([startUpstream(resetTheFirst(Infinity)), startUpstream()])
+    app = await gatewayFor(oneService(replicas.map((replica) => replica.url), { retries: true }))
+    for (let index = 0; index < 4; index++) {
+      const response = await app.inject({ method: 'GET', url: `/users/${index}` })
+      expect(response.statusCode).toBe(200)
+    }
+    // Round-robin sends every other request to the resetting replica first; each of those is retried on the other.
+    expect(replicas[0]?.requests).toHaveLength(2)
+    expect(replicas[1]?.requests).toHaveLength(4)
+  })
+
+  it('stop when the retry budget is spent, so a failing fleet is not hit with a retry storm', async () => {
+    replicas = await Promise.all([startUpstream(resetTheFirst(Infinity)), startUpstream(resetTheFirst(Infinity))])
+    app = await gatewayFor(oneService(replicas.map((replica) => replica.url), { retries: { attempts: 1, budgetPercent: 20 } }))
+    const statuses: number[] = []
+    for (let index = 0; index < 30; index++) statuses.push((await app.inject({ method: 'GET', url: `/users/${index}` })).statusCode)
+    expect(statuses.every((status) => status === 502)).toBe(true)
+    const total = (replicas[0]?.requests.length ?? 0) + (replicas[1]?.requests.length ?? 0)
+    // 30 first attempts and at most max(3, 20 % of 30) = 6 retries.
+    expect(total).toBe(36)
+  })
+})
