@@ -174,3 +174,54 @@ describe('a dead upstream under load', () => {
     expect(rejections).toEqual([])
   })
 })
+
+/** Answers every request with these raw bytes, written in `chunks` `intervalMs` apart, then leaves the socket open. */
+function rawAnswer (chunks: readonly string[], intervalMs = 0, then: 'keep' | 'reset' = 'keep'): ConnectionBehaviour {
+  return (socket) => {
+    socket.once('data', () => {
+      let index = 0
+      const next = (): void => {
+        if (socket.destroyed) return
+        if (index < chunks.length) {
+          socket.write(chunks[index++] as string)
+          setTimeout(next, intervalMs)
+        } else if (then === 'reset') {
+          socket.resetAndDestroy()
+        }
+      }
+      next()
+    })
+  }
+}
+
+describe('more broken upstreams (issue 5)', () => {
+  it('a reset in the middle of the body cuts the client connection cleanly, and the gateway keeps serving', async () => {
+    raw = await startRawUpstream(rawAnswer(['HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 100\r\n\r\n', '0123456789'], 20, 'reset'))
+    gateway = await listeningGatewayFor(oneService([raw.url]))
+    const cut = await request(`${gateway.url}/users/1`)
+    expect(cut.statusCode).toBe(200)
+    await expect(cut.body.text()).rejects.toThrow()
+    const alive = await request(`${gateway.url}/_gatehouse/healthz`)
+    expect(alive.statusCode).toBe(200)
+    await alive.body.dump()
+  })
+
+  it('headers trickling in one byte at a time end in 504 once timeouts.responseHeaders is over', async () => {
+    const head = 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok'
+    const gatewayApp = await gatewayInFrontOf(rawAnswer([...head], 100), { timeouts: { responseHeaders: 400 } })
+    const started = Date.now()
+    expectProblem(await gatewayApp.inject('/users/1'), 504, 'GATEHOUSE_UPSTREAM_TIMEOUT', [String(raw?.port)])
+    expect(Date.now() - started).toBeLessThan(2_000)
+  })
+
+  it('response headers larger than undici accepts end in 502', async () => {
+    const huge = `x-huge: ${'a'.repeat(64 * 1024)}\r\n`
+    const gatewayApp = await gatewayInFrontOf(rawAnswer([`HTTP/1.1 200 OK\r\n${huge}content-length: 2\r\n\r\nok`]))
+    expectProblem(await gatewayApp.inject('/users/1'), 502, 'GATEHOUSE_UPSTREAM_BAD_RESPONSE', [String(raw?.port)])
+  })
+
+  it('conflicting Content-Length and Transfer-Encoding end in 502 (request smuggling is not passed on)', async () => {
+    const gatewayApp = await gatewayInFrontOf(rawAnswer(['HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n']))
+    expectProblem(await gatewayApp.inject('/users/1'), 502, 'GATEHOUSE_UPSTREAM_BAD_RESPONSE', [String(raw?.port)])
+  })
+})
