@@ -19,6 +19,8 @@ import { announceUrl, requireBackendUrl } from './child-protocol.js'
 const NEVER_REACHED = 1_000_000_000
 const full = process.env.GATEHOUSE_BENCH_STACK === 'full'
 const tlsDir = process.env.GATEHOUSE_BENCH_TLS_DIR
+// GATEHOUSE_BENCH_REPLICAS: more backend URLs, for the pool target (least-request over all of them).
+const replicas = (process.env.GATEHOUSE_BENCH_REPLICAS ?? '').split(',').filter((url) => url !== '')
 
 const config = await parseConfig({
   gateway: {
@@ -35,7 +37,8 @@ const config = await parseConfig({
   services: [{
     name: 'api',
     prefix: '/api',
-    upstreams: [requireBackendUrl()],
+    upstreams: [requireBackendUrl(), ...replicas],
+    ...(replicas.length > 0 ? { loadBalancing: { strategy: 'least-request' } } : {}),
     ...(full ? { auth: { scopes: ['api:read'] }, rateLimit: { max: NEVER_REACHED, window: 60_000 } } : {})
   }]
 })

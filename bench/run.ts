@@ -53,8 +53,18 @@ async function startTargets (): Promise<Target[]> {
     await proxy('gatehouse-quiet', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn' }),
     await proxy('gatehouse-full', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_BENCH_STACK: 'full', GATEHOUSE_BENCH_SECRET: token.secret },
       { authorization: `Bearer ${token.token}` }),
-    { ...await proxy('gatehouse-https', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_BENCH_TLS_DIR: certificate.dir }), ca: certificate.ca }
+    { ...await proxy('gatehouse-https', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_BENCH_TLS_DIR: certificate.dir }), ca: certificate.ca },
+    await proxy('gatehouse-pool', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_BENCH_REPLICAS: (await moreBackends(2)).join(',') })
   ]
+}
+
+/** Extra backend processes, replicas for the pool target (idle while other targets are loaded). */
+async function moreBackends (count: number): Promise<string[]> {
+  const urls: string[] = []
+  for (let index = 0; index < count; index++) {
+    urls.push(withoutTrailingSlash((await startChild({ name: `backend-${index + 2}`, script: 'backend.js' }, track)).url))
+  }
+  return urls
 }
 
 function assertAlive (child: BenchChild): void {

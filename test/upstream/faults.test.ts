@@ -1,3 +1,4 @@
+import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import type { ServerResponse } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -223,5 +224,36 @@ describe('more broken upstreams (issue 5)', () => {
   it('conflicting Content-Length and Transfer-Encoding end in 502 (request smuggling is not passed on)', async () => {
     const gatewayApp = await gatewayInFrontOf(rawAnswer(['HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n']))
     expectProblem(await gatewayApp.inject('/users/1'), 502, 'GATEHOUSE_UPSTREAM_BAD_RESPONSE', [String(raw?.port)])
+  })
+})
+
+describe('an upstream whose connect never completes', () => {
+  // A listening socket with a full accept queue drops further SYNs: the connection attempt just hangs, as
+  // for a firewalled host. Node always accepts, so a python3 child holds such a socket (skipped without it).
+  const python = spawnSync('python3', ['--version'], { stdio: 'ignore' }).status === 0
+  if (!python) console.warn('\n!!! SKIPPING the connect-timeout fault test: python3 is not installed\n')
+
+  it.skipIf(!python)('answers 504 GATEHOUSE_UPSTREAM_TIMEOUT after timeouts.connect, and marks the replica down', async () => {
+    const holder = spawn('python3', ['-c', [
+      'import socket, sys, time',
+      's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)',
+      'filler = socket.create_connection(s.getsockname())',
+      'print(s.getsockname()[1], flush=True)',
+      'time.sleep(60)'
+    ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] })
+    try {
+      const [line] = await once(holder.stdout, 'data') as [Buffer]
+      const port = Number(line.toString().trim())
+      app = await gatewayFor(oneService([`http://127.0.0.1:${port}`], { timeouts: { connect: 300 } }))
+      const started = Date.now()
+      expectProblem(await app.inject('/users/1'), 504, 'GATEHOUSE_UPSTREAM_TIMEOUT', [String(port)])
+      expect(Date.now() - started).toBeLessThan(2_000)
+      // The replica is out for its cooldown: the next request is answered at once.
+      const next = await app.inject('/users/2')
+      expect(next.statusCode).toBe(503)
+      expect(next.json()).toMatchObject({ code: 'GATEHOUSE_NO_UPSTREAM' })
+    } finally {
+      holder.kill('SIGKILL')
+    }
   })
 })
