@@ -34,5 +34,5 @@ ENV GATEHOUSE_HOST=0.0.0.0
 EXPOSE 8080
 # The slim image has no curl; Node 20 has fetch.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.GATEHOUSE_PORT||8080)+'/_gatehouse/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "bin/healthcheck.js"]
 CMD ["node", "bin/gatehouse.js", "start", "--config", "/app/services.json"]
