@@ -1,9 +1,12 @@
-/** read → parse → ${VAR} substitution → validate (every error, with paths) → cross-checks → defaults → freeze */
+/**
+ * read → parse → ${VAR} substitution → validate (every error, with paths; in a worker thread, see
+ * validate-isolated.ts) → cross-checks → defaults → freeze
+ */
 import { readFile } from 'node:fs/promises'
 import { dirname, resolve as resolvePath } from 'node:path'
 import { ConfigInvalidError } from '../errors.js'
 import { substituteEnv, type Environment } from './env.js'
-import { validateServicesFile } from './validate.js'
+import { validateIsolated } from './validate-isolated.js'
 import { checkSemantics } from './semantics.js'
 import { resolveConfig } from './resolve.js'
 import type { GatewayConfig } from './types.js'
@@ -40,7 +43,7 @@ export async function parseConfig (raw: unknown, options: ParseOptions = {}): Pr
   const source = options.source ?? null
   const label = source ?? 'services.json'
   const substituted = substituteEnv(raw, options.env ?? process.env)
-  const validated = validateServicesFile(substituted.value)
+  const validated = await validateIsolated(substituted.value)
   // A value whose placeholder could not be filled fails its schema check too; report the cause only.
   const unfilled = new Set(substituted.problems.map((problem) => problem.path))
   const problems = [...substituted.problems, ...validated.problems.filter((problem) => !unfilled.has(problem.path))]

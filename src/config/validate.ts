@@ -14,7 +14,12 @@ const validateFile = new Ajv({ allErrors: true, coerceTypes: true, verbose: true
 // a pass without coercion finds those before the coercing pass changes them.
 const validateWithoutCoercion = new Ajv({ allErrors: true, verbose: true, strict: true }).compile(ServicesFileSchema)
 
-export function validateServicesFile (data: unknown): { file?: ServicesFile, problems: ConfigProblem[] } {
+export interface ValidationResult {
+  readonly file?: ServicesFile
+  readonly problems: ConfigProblem[]
+}
+
+export function validateServicesFile (data: unknown): ValidationResult {
   const miscoerced = validateWithoutCoercion(data) ? [] : (validateWithoutCoercion.errors ?? []).filter(isSilentCoercion)
   if (validateFile(data) && miscoerced.length === 0) return { file: data, problems: [] }
   // What the coercing pass says about a value it coerced (null → 0 "must be >= 1") is noise next to the cause.
