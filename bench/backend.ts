@@ -1,4 +1,6 @@
 /** The origin server: bare Fastify with two precomputed JSON bodies. Announces its URL on stderr. */
+import { once } from 'node:events'
+import { createServer } from 'node:http'
 import Fastify from 'fastify'
 import { announceUrl } from './child-protocol.js'
 
@@ -42,4 +44,12 @@ app.get('/large', (_request, reply) => {
   reply.type('application/json').send(LARGE_BODY)
 })
 
-announceUrl(await app.listen({ host: '127.0.0.1', port: 0 }))
+const url = await app.listen({ host: '127.0.0.1', port: 0 })
+// BACKEND_REPLICA_PORTS: more listeners of this same process, the replicas of the pool target. One process
+// keeps the machine's load the same as for every other target: only the gateway's pool work differs.
+for (const port of (process.env.BACKEND_REPLICA_PORTS ?? '').split(',').filter((text) => text !== '')) {
+  const replica = createServer((request, response) => { app.routing(request, response) })
+  replica.listen(Number(port), '127.0.0.1')
+  await once(replica, 'listening')
+}
+announceUrl(url)

@@ -43,7 +43,7 @@ export const TARGET_DESCRIPTIONS: Readonly<Record<TargetName, string>> = {
   gatehouse: 'Gatehouse, log level info: 1 access-log line per request through an asynchronous pino destination to stdout',
   'gatehouse-quiet': 'Gatehouse, log level warn: no access log',
   'gatehouse-full': 'Gatehouse, log level warn, with the access-control stack: JWT auth (HS256, a bearer token on every request, so the verified-token cache answers), the per-IP tier and the per-subject tier (memory store; limits high enough never to refuse)',
-  'gatehouse-pool': 'Gatehouse, log level warn, with three replicas (the backend and two more processes of it) under least-request: the pool dispatcher picks per request, outlier detection on',
+  'gatehouse-pool': 'Gatehouse, log level warn, with three replicas (three listeners of the one backend process) under least-request: the pool dispatcher picks per request, outlier detection on',
   'gatehouse-https': 'Gatehouse, log level warn, terminating HTTPS (TLS 1.3, ECDSA P-256 certificate, HTTP/1.1 keep-alive: handshakes only when a connection opens) in front of the same plain-HTTP backend'
 }
 

@@ -7,6 +7,8 @@
 import type { ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
+import { once } from 'node:events'
+import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import { cpus, loadavg, platform, release } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -37,7 +39,9 @@ function track (child: ChildProcess): void {
 
 /** Starts every server; the result is in TARGET_NAMES order, direct first. */
 async function startTargets (): Promise<Target[]> {
-  const backend = await startChild({ name: 'backend', script: 'backend.js' }, track)
+  // The pool target's two more replicas are more listeners of the same backend process.
+  const replicaPorts = await sparePorts(2)
+  const backend = await startChild({ name: 'backend', script: 'backend.js', env: { BACKEND_REPLICA_PORTS: replicaPorts.join(',') } }, track)
   const env = { BACKEND_URL: withoutTrailingSlash(backend.url) }
   const proxy = async (name: Exclude<Target['name'], 'direct'>, script: string, extra: Record<string, string>, headers?: Record<string, string>): Promise<Target> => {
     const child = await startChild({ name, script, env: { ...env, ...extra } }, track)
@@ -54,17 +58,20 @@ async function startTargets (): Promise<Target[]> {
     await proxy('gatehouse-full', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_BENCH_STACK: 'full', GATEHOUSE_BENCH_SECRET: token.secret },
       { authorization: `Bearer ${token.token}` }),
     { ...await proxy('gatehouse-https', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_BENCH_TLS_DIR: certificate.dir }), ca: certificate.ca },
-    await proxy('gatehouse-pool', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_BENCH_REPLICAS: (await moreBackends(2)).join(',') })
+    await proxy('gatehouse-pool', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_BENCH_REPLICAS: replicaPorts.map((port) => `http://127.0.0.1:${port}`).join(',') })
   ]
 }
 
-/** Extra backend processes, replicas for the pool target (idle while other targets are loaded). */
-async function moreBackends (count: number): Promise<string[]> {
-  const urls: string[] = []
+/** Free loopback ports (free a moment ago: the backend listens on them right away). */
+async function sparePorts (count: number): Promise<number[]> {
+  const ports: number[] = []
   for (let index = 0; index < count; index++) {
-    urls.push(withoutTrailingSlash((await startChild({ name: `backend-${index + 2}`, script: 'backend.js' }, track)).url))
+    const server = createNetServer().listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    ports.push((server.address() as AddressInfo).port)
+    await new Promise<void>((resolve) => server.close(() => resolve()))
   }
-  return urls
+  return ports
 }
 
 function assertAlive (child: BenchChild): void {

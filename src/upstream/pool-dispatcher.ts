@@ -37,13 +37,14 @@ export interface PoolDispatcherOptions {
 const RETRYABLE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS'])
 const kMember = Symbol('gatehouse.member')
 const kPool = Symbol('gatehouse.pool')
+const kProbe = Symbol('gatehouse.probe')
 
-type TrackedBody = Readable & { [kMember]?: Member, [kPool]?: UpstreamPool }
+type TrackedBody = Readable & { [kMember]?: Member, [kPool]?: UpstreamPool, [kProbe]?: boolean }
 
 /** The member's request is over once its body is consumed or abandoned. */
 function releaseMember (this: TrackedBody): void {
   const member = this[kMember]
-  if (member !== undefined) this[kPool]?.finished(member)
+  if (member !== undefined) this[kPool]?.finished(member, this[kProbe] === true)
   this[kMember] = undefined
 }
 
@@ -71,6 +72,7 @@ export class PoolDispatcher implements Requester {
 /** One client request on its way through the pool: its attempts, and the replicas they failed on. */
 class ProxiedRequest {
   #member: Member | null = null
+  #probe = false
   #tried: Member[] | null = null
   #attempt = 0
 
@@ -96,7 +98,7 @@ class ProxiedRequest {
     headers.host = member.host
     const request = fastifyRequestOf(headers)
     if (request !== undefined) request[kUpstream] = member.url
-    this.settings.pool.started(member)
+    this.#probe = this.settings.pool.started(member)
     this.inner.request(this.options, this.#onResult)
   }
 
@@ -106,7 +108,7 @@ class ProxiedRequest {
     const member = this.#member as Member
     const pool = this.settings.pool
     if (error !== null || data === undefined) {
-      pool.finished(member)
+      pool.finished(member, this.#probe)
       const failure = error ?? new Error('no response')
       // A client that left aborted its own request: that says nothing about the replica.
       if (!this.#clientLeft()) pool.failed(member, isConnectFailure(failure))
@@ -124,6 +126,7 @@ class ProxiedRequest {
     const body = data.body as TrackedBody
     body[kMember] = member
     body[kPool] = pool
+    body[kProbe] = this.#probe
     body.on('close', releaseMember)
     this.callback(null, data)
   }

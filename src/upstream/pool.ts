@@ -82,10 +82,7 @@ export class UpstreamPool {
       index = this.#pickInPass(key)
     }
     this.#passTried = null
-    if (index === -1) return null
-    const member = this.members[index] as Member
-    if (member.halfOpen) member.probes++
-    return member
+    return index === -1 ? null : this.members[index] as Member
   }
 
   /** Milliseconds until some member may take a request when none may now, else 0. */
@@ -100,15 +97,20 @@ export class UpstreamPool {
     return this.members.length === 0 ? this.#unhealthyRetryAfter : Math.max(soonest, 1)
   }
 
-  started (member: Member): void {
+  /** A request starts on `member` (right after `pick`); true when it is one of a half-open circuit's probes. */
+  started (member: Member): boolean {
     member.inflight++
     this.#inflight++
+    if (!member.halfOpen) return false
+    member.probes++
+    return true
   }
 
-  finished (member: Member): void {
+  /** The request `started` counted is over (`probe`: what `started` returned). */
+  finished (member: Member, probe: boolean): void {
     member.inflight--
     this.#inflight--
-    if (member.probes > 0) member.probes--
+    if (probe && member.probes > 0) member.probes--
   }
 
   /** The member answered (any status below 500): it is up, and a half-open circuit closes. */

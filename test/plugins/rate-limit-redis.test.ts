@@ -1,4 +1,3 @@
-import { once } from 'node:events'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
 import { kRateLimit } from '../../src/rate-limit/state.js'
@@ -60,7 +59,8 @@ async function storeStatus (gateway: RunningGateway): Promise<Record<string, unk
 async function redisReady (gateway: RunningGateway): Promise<void> {
   const client = gateway.app[kRateLimit].redis
   if (client === null) throw new Error('the gateway has no Redis client')
-  if (client.status !== 'ready') await once(client, 'ready')
+  // Not events.once: it rejects on the first 'error', and a reconnect may fail a few times before it is ready.
+  if (client.status !== 'ready') await new Promise<void>((resolve) => { client.once('ready', () => { resolve() }) })
 }
 
 describe.skipIf(sharedRedisMissing)('rate limits in Redis shared by gateway processes', () => {

@@ -83,8 +83,8 @@ describe('UpstreamPool, least-request', () => {
     for (let index = 0; index < 300; index++) {
       const chosen = pool.pick() as Member
       counts.set(chosen.url, (counts.get(chosen.url) ?? 0) + 1)
-      pool.started(chosen)
-      if (chosen.url !== A) pool.finished(chosen)
+      const probe = pool.started(chosen)
+      if (chosen.url !== A) pool.finished(chosen, probe)
     }
     expect(counts.get(A) ?? 0).toBeLessThan(20)
   })
@@ -183,23 +183,25 @@ describe('UpstreamPool, outlier detection (a circuit breaker per replica)', () =
     expect(a.state(now)).toBe('half-open')
     const probe = pool.pick(null, [member(pool, B), member(pool, C), member(pool, D)])
     expect(probe).toBe(a)
-    pool.started(a)
+    expect(pool.started(a)).toBe(true)
+    expect(pool.pick(null, [member(pool, B), member(pool, C), member(pool, D)])).toBeNull()
+    // A request started before the ejection ends: it was no probe, and frees no probe slot.
+    pool.finished(a, false)
     expect(pool.pick(null, [member(pool, B), member(pool, C), member(pool, D)])).toBeNull()
     // The probe fails: ejected again, for twice as long.
-    pool.finished(a)
+    pool.finished(a, true)
     pool.failed(a, false)
     expect(a.ejectedUntil - now).toBe(20_000)
     now += 20_000
     pool.pick(null, [member(pool, B), member(pool, C), member(pool, D)])
-    pool.started(a)
-    pool.finished(a)
+    pool.finished(a, pool.started(a))
     pool.failed(a, false)
     expect(a.ejectedUntil - now).toBe(25_000)
     now += 25_000
     const again = pool.pick(null, [member(pool, B), member(pool, C), member(pool, D)]) as Member
-    pool.started(again)
+    const isProbe = pool.started(again)
     pool.succeeded(again)
-    pool.finished(again)
+    pool.finished(again, isProbe)
     expect(a.state(now)).toBe('up')
     expect(changes.at(-1)).toBe(`${A} up`)
   })
@@ -221,8 +223,9 @@ describe('UpstreamPool, outlier detection (a circuit breaker per replica)', () =
     for (let index = 0; index < 3; index++) pool.failed(a, false)
     now += 10_000
     const probe = pool.pick(null, [member(pool, B)]) as Member
+    const isProbe = pool.started(probe)
     pool.succeeded(probe)
-    pool.finished(probe)
+    pool.finished(probe, isProbe)
     const share = (count: number): number => picks(pool, count).filter((url) => url === A).length / count
     expect(share(200)).toBeLessThan(0.2)
     now += 5_000
