@@ -7,7 +7,6 @@
  * Both wrap their hook with fastify-plugin so it applies to the scope they are registered in.
  */
 import fp from 'fastify-plugin'
-import proxyAddr from 'proxy-addr'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { GatewayConfig, ResolvedService, RouteMatchSettings } from '../src/config/types.js'
 import { compileRouteMatch, type RouteTest } from '../src/http/route-match.js'
@@ -38,11 +37,13 @@ async function gatewayRateLimit (app: FastifyInstance): Promise<void> {
   }
   if (rateLimit.perIp === null) return
 
-  const tier = createTier(state, { name: 'ip', namespace: 'ip', max: rateLimit.perIp.max, window: rateLimit.perIp.window, key: clientIpKey })
-  const isExempt = compileAddressList(rateLimit.perIp.allow)
+  // perIp.allow holds addresses and CIDRs only (validated): the tier's own address exemption covers it.
+  const tier = createTier(state, {
+    name: 'ip', namespace: 'ip', max: rateLimit.perIp.max, window: rateLimit.perIp.window, key: clientIpKey, exemptIp: exemptAddresses(rateLimit.perIp.allow)
+  })
   const adminPrefix = config.adminPrefix
   app.addHook('onRequest', function limitPerClientIp (request: FastifyRequest, reply: FastifyReply, done: TierDone) {
-    if (isExempt(request.ip) || isAdminEndpoint(request, adminPrefix)) {
+    if (isAdminEndpoint(request, adminPrefix)) {
       done()
       return
     }
@@ -52,12 +53,6 @@ async function gatewayRateLimit (app: FastifyInstance): Promise<void> {
 
 function hasTiers (config: GatewayConfig): boolean {
   return config.rateLimit.perIp !== null || config.services.some((service) => service.rateLimit !== null)
-}
-
-function compileAddressList (allow: readonly string[]): (ip: string) => boolean {
-  if (allow.length === 0) return () => false
-  const listed = proxyAddr.compile([...allow])
-  return (ip) => listed(ip, 0)
 }
 
 /** A route of the admin scope: not a service, not a 404 (a probe below the admin prefix is still counted). */
