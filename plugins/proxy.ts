@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ResolvedService } from '../src/config/types.js'
 import { NoUpstreamError } from '../src/errors.js'
 import { sendProblem } from '../src/http/problem.js'
+import type { ResponseCompressor } from '../src/compression/compressor.js'
 import { proxyCallbacks } from '../src/proxy/callbacks.js'
 import { forwardingContext, type PeerTrust } from '../src/proxy/headers.js'
 import { refuseUpgrade, webSocketOptions } from '../src/proxy/websocket.js'
@@ -27,9 +28,11 @@ export interface ProxyOptions {
   readonly isTrustedPeer: PeerTrust
   /** Another service accepts WebSockets, so upgrade requests reach every service's routes. */
   readonly upgradesReachRoutes: boolean
+  /** Compresses the service's responses, or null when its compression is off. */
+  readonly compressor: ResponseCompressor | null
 }
 
-export async function serviceProxy (scope: FastifyInstance, { service, isTrustedPeer, upgradesReachRoutes }: ProxyOptions): Promise<void> {
+export async function serviceProxy (scope: FastifyInstance, { service, isTrustedPeer, upgradesReachRoutes, compressor }: ProxyOptions): Promise<void> {
   if (upgradesReachRoutes && !service.websocket) scope.addHook('onRequest', refuseUpgrade)
   if (service.upstreams.length === 0) {
     registerNoUpstreamRoutes(scope)
@@ -59,7 +62,7 @@ export async function serviceProxy (scope: FastifyInstance, { service, isTrusted
   scope.addHook('onClose', async () => { await dispatcher.close() })
   const forwarding = forwardingContext(service, isTrustedPeer, scope.gatehouse.config.rateLimit)
   await scope.register(httpProxy, {
-    ...proxyCallbacks(service, pool, forwarding),
+    ...proxyCallbacks(service, pool, forwarding, compressor),
     rewritePrefix: service.rewritePrefix,
     websocket: service.websocket,
     undici: dispatcher,

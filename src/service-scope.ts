@@ -14,6 +14,8 @@ import cors from '../plugins/cors.js'
 import ipAccess from '../plugins/ip-access.js'
 import { serviceRateLimit } from '../plugins/rate-limit.js'
 import { serviceProxy } from '../plugins/proxy.js'
+import { serviceCompression } from '../plugins/compress.js'
+import { ResponseCompressor } from './compression/compressor.js'
 
 export interface ServiceScopeOptions {
   readonly service: ResolvedService
@@ -29,11 +31,13 @@ export async function serviceScope (scope: FastifyInstance, { service, isTrusted
   if (service.cors !== null) await scope.register(cors, { settings: service.cors })
   if (service.auth !== null) await scope.register(serviceAuthPlugin, { service })
   if (service.rateLimit !== null) await scope.register(serviceRateLimit, { service })
+  const compressor = service.compression ? new ResponseCompressor(scope.gatehouse.config.compression) : null
+  if (compressor !== null) await scope.register(serviceCompression, { compressor })
   await scope.register(bodyLimit, { limit: service.bodyLimit })
   for (const path of service.plugins) {
     await scope.register(await loadServicePlugin(service, path))
   }
-  await scope.register(serviceProxy, { service, isTrustedPeer, upgradesReachRoutes })
+  await scope.register(serviceProxy, { service, isTrustedPeer, upgradesReachRoutes, compressor })
 }
 
 async function loadServicePlugin (service: ResolvedService, path: string): Promise<FastifyPluginAsync | FastifyPluginCallback> {

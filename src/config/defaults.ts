@@ -28,5 +28,7 @@ export const DEFAULTS = Object.freeze({
     identityHeaders: Object.freeze({ 'x-user-id': 'sub', 'x-user-scopes': 'scope' })
   }),
   rateLimit: Object.freeze({ maxKeys: 100_000, max: 100, window: 60_000 }),
+  cache: Object.freeze({ maxBytes: 64 * 1024 * 1024, maxObjectBytes: 1024 * 1024, collapseTimeout: 10_000 }),
+  compression: Object.freeze({ threshold: 1024, encodings: Object.freeze(['br', 'gzip', 'deflate'] as const), brotliQuality: 4, gzipLevel: 6 }),
   redis: Object.freeze({ keyPrefix: 'gatehouse:', connectTimeout: 1_000, commandTimeout: 250 })
 } as const)

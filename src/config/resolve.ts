@@ -6,6 +6,7 @@ import { readTextFile, resolveFile } from './files.js'
 import { readPair, resolveListenerTls } from './resolve-listener.js'
 import { resolveHealthCheck, resolveLoadBalancing, resolveOutlierDetection } from './resolve-resilience.js'
 import { resolveCors, resolveGatewayAuth, resolveGatewayRateLimit, resolveRedis, resolveServiceAuth, resolveServiceRateLimit } from './resolve-access.js'
+import { resolveCompression, resolveGatewayCache, resolveServiceCache } from './resolve-delivery.js'
 import type { GatewayConfig, IpAccessSettings, ResolvedService, ResolvedUpstream, UpstreamTimeoutSettings, UpstreamTlsSettings } from './types.js'
 
 export interface ResolveContext {
@@ -33,6 +34,8 @@ export async function resolveConfig (file: ServicesFile, context: ResolveContext
     auth,
     rateLimit: resolveGatewayRateLimit(gateway.rateLimit),
     redis: resolveRedis(gateway.redis),
+    cache: resolveGatewayCache(gateway.cache),
+    compression: resolveCompression(gateway.compression),
     limits: { ...DEFAULTS.limits, ...gateway.limits },
     timeouts: {
       requestHeaders: gateway.timeouts?.requestHeaders ?? DEFAULTS.gatewayTimeouts.requestHeaders,
@@ -78,6 +81,8 @@ async function resolveService (service: ServiceEntry, index: number, defaults: S
     auth: resolveServiceAuth(service.auth, defaults.gatewayAudiences),
     rateLimit: resolveServiceRateLimit(service.rateLimit),
     cors: resolveCors(service.cors),
+    cache: resolveServiceCache(service.cache),
+    compression: service.compression ?? true,
     bodyLimit: service.bodyLimit ?? defaults.bodyBytes,
     plugins: await Promise.all((service.plugins ?? []).map((plugin, pluginIndex) =>
       resolveFile(plugin, `${at}.plugins[${pluginIndex}]`, defaults.files)))

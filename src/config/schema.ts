@@ -9,6 +9,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { DEFAULTS } from './defaults.js'
 import { AddressList, Milliseconds, Policy, PREFIX_PATTERN } from './schema-kit.js'
 import { GatewayAccess, ServiceAccess } from './access-schema.js'
+import { GatewayDelivery, ServiceDelivery } from './delivery-schema.js'
 import { GatewayTls } from './listener-schema.js'
 import { HealthCheckOptions, LoadBalancingOptions, OutlierDetectionOptions, RetryOptions } from './resilience-schema.js'
 
@@ -98,6 +99,7 @@ export const Service = Type.Object({
   })),
   tls: Type.Optional(UpstreamTls),
   ...ServiceAccess,
+  ...ServiceDelivery,
   bodyLimit: Type.Optional(Type.Integer({
     minimum: 0,
     description: 'Largest request body in bytes for this service; overrides gateway.limits.bodyBytes.'
@@ -138,6 +140,7 @@ export const GatewaySection = Type.Object({
   })),
   ipAccess: Type.Optional(IpAccessOptions),
   ...GatewayAccess,
+  ...GatewayDelivery,
   limits: Type.Optional(GatewayLimits),
   timeouts: Type.Optional(GatewayTimeouts),
   logLevel: Type.Optional(LogLevel),

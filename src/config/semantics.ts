@@ -4,9 +4,10 @@ import type { ServicesFile } from './schema.js'
 import { DEFAULTS } from './defaults.js'
 import type { ConfigProblem } from './problems.js'
 import { checkAccessSemantics } from './access-semantics.js'
+import { checkDeliverySemantics } from './resolve-delivery.js'
 
 export function checkSemantics (file: ServicesFile): ConfigProblem[] {
-  return [...checkUniqueNames(file), ...checkPrefixes(file), ...checkUpstreamUrls(file), ...checkAddressLists(file), ...checkAccessSemantics(file), ...checkBalancing(file)]
+  return [...checkUniqueNames(file), ...checkPrefixes(file), ...checkUpstreamUrls(file), ...checkAddressLists(file), ...checkAccessSemantics(file), ...checkDeliverySemantics(file), ...checkBalancing(file)]
 }
 
 function checkUniqueNames (file: ServicesFile): ConfigProblem[] {

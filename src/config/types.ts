@@ -88,6 +88,10 @@ export interface ResolvedService {
   /** The per-caller tier, or null when off. */
   readonly rateLimit: ServiceRateLimitSettings | null
   readonly cors: CorsSettings | null
+  /** The RFC 9111 cache in front of the service, or null when off. */
+  readonly cache: ServiceCacheSettings | null
+  /** Compress responses when worth it (gateway.compression decides how). */
+  readonly compression: boolean
   readonly bodyLimit: number
   /** Absolute paths of the service's own Fastify plugins. */
   readonly plugins: readonly string[]
@@ -102,6 +106,8 @@ export interface GatewayConfig {
   readonly auth: AuthKeySettings | null
   readonly rateLimit: GatewayRateLimitSettings
   readonly redis: RedisSettings | null
+  readonly cache: CacheStoreSettings
+  readonly compression: CompressionSettings
   readonly limits: { readonly bodyBytes: number, readonly headerBytes: number }
   readonly timeouts: { readonly requestHeaders: number, readonly keepAlive: number, readonly drain: number }
   readonly logLevel: LogLevel
@@ -206,4 +212,27 @@ export interface ListenerTlsSettings {
   /** The Strict-Transport-Security value, or null when off. */
   readonly hsts: string | null
   readonly reload: boolean
+}
+
+export interface CacheStoreSettings {
+  readonly store: 'memory' | 'redis'
+  readonly maxBytes: number
+  readonly maxObjectBytes: number
+  readonly collapseTimeout: number
+  /** Bearer token of the purge endpoint, or null when there is none. */
+  readonly purgeToken: string | null
+}
+
+export interface ServiceCacheSettings {
+  readonly partitionBySubject: boolean
+}
+
+export type CompressionEncoding = 'zstd' | 'br' | 'gzip' | 'deflate'
+
+export interface CompressionSettings {
+  readonly threshold: number
+  /** Offered encodings, in the server's order of preference. */
+  readonly encodings: readonly CompressionEncoding[]
+  readonly brotliQuality: number
+  readonly gzipLevel: number
 }

@@ -5,6 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
+import type { ResponseCompressor } from '../compression/compressor.js'
 import type { ResolvedService } from '../config/types.js'
 import { NoUpstreamError } from '../errors.js'
 import { sendProblem } from '../http/problem.js'
@@ -24,7 +25,7 @@ function sendUpstreamResponse (_request: FastifyRequest, reply: FastifyReply, re
 
 type ResponseHeaders = Record<string, string | string[] | number | undefined>
 
-export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, forwarding: ForwardingContext) {
+export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, forwarding: ForwardingContext, compressor: ResponseCompressor | null) {
   /**
    * @fastify/http-proxy's handler: with no replica available, or the service's pending-request cap reached,
    * answer 503 with Retry-After at once instead of trying.
@@ -77,6 +78,12 @@ export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, fo
     sendProblem(reply, fault)
   }
 
+  /** reply-from's `onResponse` when the service compresses. */
+  function sendCompressible (_request: FastifyRequest, reply: FastifyReply, response: { stream: Readable }): void {
+    if (reply.sent) response.stream.destroy()
+    else (compressor as ResponseCompressor).sendProxied(reply, response.stream)
+  }
+
   // Plain requests: the dispatcher overrides the origin, so reply-from's base is any replica's URL (it only
   // builds the path from it). WebSocket upgrades of a multi-replica service pick through getUpstream.
   const picksPerUpgrade = service.websocket && pool.size > 1
@@ -87,7 +94,7 @@ export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, fo
       rewriteRequestHeaders,
       rewriteHeaders: rewriteResponseHeaders,
       onError: onUpstreamError,
-      onResponse: sendUpstreamResponse,
+      onResponse: compressor === null ? sendUpstreamResponse : sendCompressible,
       ...(picksPerUpgrade ? { getUpstream: pickWebSocketUpstream } : {})
     }
   }
