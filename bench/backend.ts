@@ -15,6 +15,7 @@ const SMALL_BODY = JSON.stringify({
 })
 
 const LARGE_BODY = buildLargeBody(LARGE_BODY_BYTES)
+const CACHEABLE = 'public, max-age=3600'
 
 /** A JSON array of catalogue-like items, grown until it reaches `bytes`. */
 function buildLargeBody (bytes: number): string {
@@ -42,6 +43,15 @@ app.get('/small', (_request, reply) => {
 
 app.get('/large', (_request, reply) => {
   reply.type('application/json').send(LARGE_BODY)
+})
+
+// The same bodies, storable by a shared cache for an hour (the cache targets).
+app.get('/cached/small', (_request, reply) => {
+  reply.type('application/json').header('cache-control', CACHEABLE).send(SMALL_BODY)
+})
+
+app.get('/cached/large', (_request, reply) => {
+  reply.type('application/json').header('cache-control', CACHEABLE).send(LARGE_BODY)
 })
 
 const url = await app.listen({ host: '127.0.0.1', port: 0 })

@@ -20,6 +20,8 @@ const NEVER_REACHED = 1_000_000_000
 const full = process.env.GATEHOUSE_BENCH_STACK === 'full'
 const tlsDir = process.env.GATEHOUSE_BENCH_TLS_DIR
 // GATEHOUSE_BENCH_REPLICAS: more backend URLs, for the pool target (least-request over all of them).
+// GATEHOUSE_BENCH_CACHE=1: the service caches (the backend's /cached/* answers are storable for an hour).
+const cache = process.env.GATEHOUSE_BENCH_CACHE === '1'
 const replicas = (process.env.GATEHOUSE_BENCH_REPLICAS ?? '').split(',').filter((url) => url !== '')
 
 const config = await parseConfig({
@@ -39,7 +41,8 @@ const config = await parseConfig({
     prefix: '/api',
     upstreams: [requireBackendUrl(), ...replicas],
     ...(replicas.length > 0 ? { loadBalancing: { strategy: 'least-request' } } : {}),
-    ...(full ? { auth: { scopes: ['api:read'] }, rateLimit: { max: NEVER_REACHED, window: 60_000 } } : {})
+    ...(full ? { auth: { scopes: ['api:read'] }, rateLimit: { max: NEVER_REACHED, window: 60_000 } } : {}),
+    ...(cache ? { cache: true } : {})
   }]
 })
 

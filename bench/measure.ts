@@ -4,7 +4,10 @@ import type { LoadGenerator } from './load-generator.js'
 import { cpuTicks, rssBytes } from './proc-stats.js'
 
 /** The order targets are loaded in, within each round and body. */
-export const TARGET_NAMES = ['direct', 'baseline', 'baseline+log', 'gatehouse', 'gatehouse-quiet', 'gatehouse-full', 'gatehouse-https', 'gatehouse-pool'] as const
+export const TARGET_NAMES = [
+  'direct', 'baseline', 'baseline+log', 'gatehouse', 'gatehouse-quiet', 'gatehouse-full', 'gatehouse-https', 'gatehouse-pool',
+  'gatehouse-gzip', 'gatehouse-cached', 'gatehouse-cached-gzip'
+] as const
 export const BODY_NAMES = ['small', 'large'] as const
 
 export type TargetName = typeof TARGET_NAMES[number]

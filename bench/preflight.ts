@@ -12,7 +12,19 @@ export async function checkTargets (direct: Target, proxies: readonly Target[]):
       if (actual !== expected) {
         throw new Error(`${proxy.name} ${urlFor(proxy, body)} returned ${actual.length} bytes that differ from the backend's ${expected.length}`)
       }
+      await checkEncoded(proxy, body, expected)
     }
+  }
+}
+
+/** A target asking for an encoding must get the backend's bytes back once decoded (fetch decodes gzip). */
+async function checkEncoded (target: Target, body: BodyName, expected: string): Promise<void> {
+  const encoding = target.headers?.['accept-encoding']
+  if (encoding === undefined) return
+  const url = urlFor(target, body)
+  const { status, text } = await get(url, { ...target.headers }, target.ca)
+  if (status !== 200 || text !== expected) {
+    throw new Error(`${target.name} ${url} with Accept-Encoding: ${encoding}: status ${status}, ${text.length} bytes after decoding, expected the backend's ${expected.length}`)
   }
 }
 

@@ -58,8 +58,18 @@ async function startTargets (): Promise<Target[]> {
     await proxy('gatehouse-full', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_BENCH_STACK: 'full', GATEHOUSE_BENCH_SECRET: token.secret },
       { authorization: `Bearer ${token.token}` }),
     { ...await proxy('gatehouse-https', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_BENCH_TLS_DIR: certificate.dir }), ca: certificate.ca },
-    await proxy('gatehouse-pool', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_BENCH_REPLICAS: replicaPorts.map((port) => `http://127.0.0.1:${port}`).join(',') })
+    await proxy('gatehouse-pool', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_BENCH_REPLICAS: replicaPorts.map((port) => `http://127.0.0.1:${port}`).join(',') }),
+    await proxy('gatehouse-gzip', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn' }, GZIP),
+    ...cachedTargets(await proxy('gatehouse-cached', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_BENCH_CACHE: '1' }))
   ]
+}
+
+const GZIP = { 'accept-encoding': 'gzip' }
+
+/** One caching gateway serves both cache targets (they are loaded one after the other, never together). */
+function cachedTargets (cached: Target): Target[] {
+  const baseUrl = `${cached.baseUrl}/cached`
+  return [{ ...cached, baseUrl }, { ...cached, name: 'gatehouse-cached-gzip', baseUrl, headers: GZIP }]
 }
 
 /** Free loopback ports (free a moment ago: the backend listens on them right away). */

@@ -4,6 +4,7 @@
  */
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
+import { kCacheState, kUpstreamHeaders } from '../src/cache/request-state.js'
 import { kBytesAtStart, kClientResponse, kPrincipal, kUpstream, kUpstreamPools } from '../src/symbols.js'
 
 async function observability (app: FastifyInstance): Promise<void> {
@@ -12,6 +13,8 @@ async function observability (app: FastifyInstance): Promise<void> {
   app.decorateRequest(kBytesAtStart, 0)
   app.decorateRequest(kClientResponse, null)
   app.decorateRequest(kPrincipal, null)
+  app.decorateRequest(kCacheState, null)
+  app.decorateRequest(kUpstreamHeaders, null)
 }
 
 export default fp(observability, { name: 'gatehouse-observability', fastify: '5.x' })

@@ -10,9 +10,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ResolvedService } from '../src/config/types.js'
 import { NoUpstreamError } from '../src/errors.js'
 import { sendProblem } from '../src/http/problem.js'
-import type { ResponseCompressor } from '../src/compression/compressor.js'
-import { proxyCallbacks } from '../src/proxy/callbacks.js'
-import { forwardingContext, type PeerTrust } from '../src/proxy/headers.js'
+import { proxyCallbacks, type ProxyDelivery } from '../src/proxy/callbacks.js'
+import type { ForwardingContext } from '../src/proxy/headers.js'
 import { refuseUpgrade, webSocketOptions } from '../src/proxy/websocket.js'
 import { ClientAwareDispatcher } from '../src/upstream/client-abort.js'
 import { createUpstreamDispatcher } from '../src/upstream/dispatcher.js'
@@ -25,14 +24,15 @@ import { kUpstreamPools } from '../src/symbols.js'
 
 export interface ProxyOptions {
   readonly service: ResolvedService
-  readonly isTrustedPeer: PeerTrust
+  /** How requests and answers are rewritten on their way through (src/proxy/headers.ts). */
+  readonly forwarding: ForwardingContext
   /** Another service accepts WebSockets, so upgrade requests reach every service's routes. */
   readonly upgradesReachRoutes: boolean
-  /** Compresses the service's responses, or null when its compression is off. */
-  readonly compressor: ResponseCompressor | null
+  /** The service's compressor and cache, each null when off. */
+  readonly delivery: ProxyDelivery
 }
 
-export async function serviceProxy (scope: FastifyInstance, { service, isTrustedPeer, upgradesReachRoutes, compressor }: ProxyOptions): Promise<void> {
+export async function serviceProxy (scope: FastifyInstance, { service, forwarding, upgradesReachRoutes, delivery }: ProxyOptions): Promise<void> {
   if (upgradesReachRoutes && !service.websocket) scope.addHook('onRequest', refuseUpgrade)
   if (service.upstreams.length === 0) {
     registerNoUpstreamRoutes(scope)
@@ -60,9 +60,8 @@ export async function serviceProxy (scope: FastifyInstance, { service, isTrusted
     scope.addHook('onClose', async () => { checker.stop() })
   }
   scope.addHook('onClose', async () => { await dispatcher.close() })
-  const forwarding = forwardingContext(service, isTrustedPeer, scope.gatehouse.config.rateLimit)
   await scope.register(httpProxy, {
-    ...proxyCallbacks(service, pool, forwarding, compressor),
+    ...proxyCallbacks(service, pool, forwarding, delivery),
     rewritePrefix: service.rewritePrefix,
     websocket: service.websocket,
     undici: dispatcher,

@@ -25,6 +25,11 @@ export const RateLimitUnavailableError = createError('GATEHOUSE_RATE_LIMIT_UNAVA
   'The rate limiter cannot be reached, and this gateway refuses requests it cannot count', 503)
 export const AuthKeysUnavailableError = createError('GATEHOUSE_AUTH_KEYS_UNAVAILABLE',
   'The keys to verify the bearer token cannot be fetched right now', 503)
+// Admin endpoints (issue 4): the purge endpoint takes a bearer token and exactly one target.
+export const AdminTokenInvalidError = createError('GATEHOUSE_ADMIN_TOKEN_INVALID',
+  'This endpoint requires the configured admin bearer token', 401)
+export const PurgeTargetError = createError('GATEHOUSE_PURGE_TARGET',
+  'Name exactly one of the query parameters url, prefix or tag; url and prefix start with "/"', 400)
 export const NotFoundError = createError('GATEHOUSE_NOT_FOUND', 'No service is routed at this path', 404)
 export const BodyTooLargeError = createError('GATEHOUSE_BODY_TOO_LARGE',
   'The request body is larger than the %s bytes this service accepts', 413)

@@ -23,6 +23,7 @@ import security from '../plugins/security.js'
 import rateLimit from '../plugins/rate-limit.js'
 import { adminEndpoints } from '../plugins/admin.js'
 import { authKeysPlugin } from '../plugins/auth.js'
+import { responseStorePlugin } from '../plugins/cache.js'
 import './fastify-augment.js'
 
 export interface GatewayOptions {
@@ -60,6 +61,7 @@ export function buildGateway (config: GatewayConfig, options: GatewayOptions = {
   app.register(security)
   app.register(rateLimit)
   if (config.auth !== null) app.register(authKeysPlugin, { settings: config.auth })
+  app.register(responseStorePlugin)
   app.register(adminEndpoints, { prefix: config.adminPrefix })
   const isTrustedPeer = peerTrust(config.trustedProxies)
   const upgradesReachRoutes = config.services.some((service) => service.websocket)

@@ -6,7 +6,10 @@
 import { pathToFileURL } from 'node:url'
 import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback } from 'fastify'
 import type { ResolvedService } from './config/types.js'
-import type { PeerTrust } from './proxy/headers.js'
+import { forwardingContext, type ForwardingContext, type PeerTrust } from './proxy/headers.js'
+import { upstreamHeaderDropper } from './proxy/callbacks.js'
+import { ResponseCache } from './cache/response-cache.js'
+import { kResponseStore, serviceCache } from '../plugins/cache.js'
 import { kService } from './symbols.js'
 import { serviceAuthPlugin } from '../plugins/auth.js'
 import bodyLimit from '../plugins/body-limit.js'
@@ -31,13 +34,33 @@ export async function serviceScope (scope: FastifyInstance, { service, isTrusted
   if (service.cors !== null) await scope.register(cors, { settings: service.cors })
   if (service.auth !== null) await scope.register(serviceAuthPlugin, { service })
   if (service.rateLimit !== null) await scope.register(serviceRateLimit, { service })
-  const compressor = service.compression ? new ResponseCompressor(scope.gatehouse.config.compression) : null
+  const { config } = scope.gatehouse
+  const forwarding = forwardingContext(service, isTrustedPeer, config.rateLimit)
+  const compressor = service.compression ? new ResponseCompressor(config.compression) : null
   if (compressor !== null) await scope.register(serviceCompression, { compressor })
+  const cache = service.cache === null ? null : responseCache(scope, service, forwarding, compressor)
+  if (cache !== null) await scope.register(serviceCache, { cache })
   await scope.register(bodyLimit, { limit: service.bodyLimit })
   for (const path of service.plugins) {
     await scope.register(await loadServicePlugin(service, path))
   }
-  await scope.register(serviceProxy, { service, isTrustedPeer, upgradesReachRoutes, compressor })
+  await scope.register(serviceProxy, { service, forwarding, upgradesReachRoutes, delivery: { compressor, cache } })
+}
+
+function responseCache (scope: FastifyInstance, service: ResolvedService, forwarding: ForwardingContext, compressor: ResponseCompressor | null): ResponseCache {
+  const shared = scope[kResponseStore]
+  if (shared === undefined) throw new Error('the response store is registered at the root when a service caches')
+  const { cache } = scope.gatehouse.config
+  return new ResponseCache({
+    service,
+    store: shared.store,
+    memory: shared.memory,
+    maxObjectBytes: cache.maxObjectBytes,
+    collapseTimeout: cache.collapseTimeout,
+    compressor,
+    refreshSecret: shared.refreshSecret,
+    dropUpstreamHeaders: upstreamHeaderDropper(forwarding)
+  })
 }
 
 async function loadServicePlugin (service: ResolvedService, path: string): Promise<FastifyPluginAsync | FastifyPluginCallback> {

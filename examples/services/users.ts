@@ -1,5 +1,5 @@
 /** Demo upstream: users, in memory. The gateway strips `/users`, so this service routes at its own root. */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import { listenWhenMain } from './run.js'
 import { createService, sendProblem, type ServiceOptions } from './service.js'
 
@@ -41,11 +41,18 @@ export function buildUsersService (options: ServiceOptions = {}): FastifyInstanc
   }
   SEED.forEach(add)
 
-  app.get('/', async () => ({ users: [...users.values()] }))
+  // Storable by the gateway's cache for a few seconds, served stale for a while longer as it refreshes,
+  // and tagged so `POST /_gatehouse/cache/purge?tag=users` drops every cached user answer at once.
+  app.get('/', async (_request, reply) => {
+    cacheable(reply)
+    return { users: [...users.values()] }
+  })
 
   app.get<{ Params: { id: string } }>('/:id', async (request, reply) => {
     const user = users.get(request.params.id)
-    return user ?? sendProblem(reply, 404, `user ${request.params.id} does not exist`)
+    if (user === undefined) return sendProblem(reply, 404, `user ${request.params.id} does not exist`)
+    cacheable(reply)
+    return user
   })
 
   app.post<{ Body: NewUser }>('/', { schema: { body: newUserSchema } }, async (request, reply) => {
@@ -55,6 +62,10 @@ export function buildUsersService (options: ServiceOptions = {}): FastifyInstanc
   })
 
   return app
+}
+
+function cacheable (reply: FastifyReply): void {
+  reply.header('cache-control', 'public, max-age=5, stale-while-revalidate=30, stale-if-error=300').header('cache-tag', 'users')
 }
 
 await listenWhenMain(import.meta.url, buildUsersService, 3001)

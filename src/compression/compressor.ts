@@ -3,30 +3,124 @@
  * sends the body compressed or as it is. Two entry points: a proxied body streaming from the upstream, and
  * a complete stored body (cache hit), whose encoded copies are made once and remembered.
  *
- * SKELETON: sends every body unchanged; the decision and the encoders land with plugins/compress.ts.
+ * Most responses are not compressed (small, binary, or the client takes none), so that path reads a few
+ * headers and sends: no allocation, no closure. In order:
+ * 1. worth it? — known length ≥ threshold and the headers allow it (eligibility.ts); if not, sent as is;
+ * 2. `Vary: Accept-Encoding`, since from here the representation depends on the client;
+ * 3. the client's coding (negotiate.ts); HEAD always gets identity: it has no body to encode, and its
+ *    headers stay those of the identity GET (Content-Length, strong ETag) while carrying the same Vary;
+ * 4. encode: proxied bodies stream through zlib (no Content-Length), stored ones are encoded once per
+ *    version and coding and sent with their exact length.
  */
+import { pipeline, type Readable } from 'node:stream'
 import type { FastifyReply } from 'fastify'
-import type { Readable } from 'node:stream'
-import type { CompressionSettings } from '../config/types.js'
+import type { CompressionEncoding, CompressionSettings } from '../config/types.js'
+import { isTransformable } from './eligibility.js'
+import { ContentEncoders, isAvailable } from './encoders.js'
+import { DEFAULT_ENCODED_COPY_LIMITS, EncodedCopies, type EncodedCopyLimits } from './encoded-copies.js'
+import { negotiateEncoding } from './negotiate.js'
+import { markEncoded, varyOnAcceptEncoding } from './representation-headers.js'
 
 export class ResponseCompressor {
   readonly settings: CompressionSettings
+  /** Encoded copies of stored bodies; its counters are what tests and metrics read. */
+  readonly copies: EncodedCopies
+  readonly #offered: readonly CompressionEncoding[]
+  readonly #threshold: number
+  readonly #encoders: ContentEncoders
 
-  constructor (settings: CompressionSettings) {
+  constructor (settings: CompressionSettings, copyLimits: EncodedCopyLimits = DEFAULT_ENCODED_COPY_LIMITS) {
     this.settings = settings
+    this.copies = new EncodedCopies(copyLimits)
+    this.#offered = settings.encodings.filter(isAvailable)
+    this.#threshold = settings.threshold
+    this.#encoders = new ContentEncoders(settings)
   }
 
   /** A proxied response: the reply already carries the upstream's (filtered) status and headers. */
   sendProxied (reply: FastifyReply, body: Readable): void {
-    reply.send(body)
+    // Unknown length (chunked, often a stream read as it comes), empty, or below the threshold: as is, length
+    // kept. NaN (no Content-Length) fails the comparison.
+    const length = Number(reply.getHeader('content-length'))
+    if (!(length > 0 && length >= this.#threshold) || !isTransformable(reply)) {
+      reply.send(body)
+      return
+    }
+    const encoding = this.#encodingFor(reply)
+    if (encoding === null) {
+      reply.send(body)
+      return
+    }
+    markEncoded(reply, encoding)
+    const encoder = this.#encoders.stream(encoding, length)
+    // Before reply.send, so it runs before Fastify's own listener: see cutConnection.
+    encoder.once('error', cutConnection.bind(reply))
+    // pipeline: an upstream failure destroys the encoder, a client leaving destroys the upstream body.
+    pipeline(body, encoder, settled)
+    reply.send(encoder)
   }
 
   /**
    * A complete stored body (a cache hit or a revalidated entry): the reply already carries the stored
    * headers. `variantKey` names this exact body (resource, variant and version) so an encoded copy made
-   * for one hit serves the next ones.
+   * for one hit serves the next ones. The first hit of a version is answered once its copy is encoded,
+   * after this returns.
    */
-  sendStored (reply: FastifyReply, body: Buffer, _variantKey: string): void {
-    reply.send(body)
+  sendStored (reply: FastifyReply, body: Buffer, variantKey: string): void {
+    if (body.length === 0 || body.length < this.#threshold || !isTransformable(reply)) {
+      reply.send(body)
+      return
+    }
+    const encoding = this.#encodingFor(reply)
+    if (encoding === null) {
+      reply.send(body)
+      return
+    }
+    const key = `${variantKey}\n${encoding}`
+    const copy = this.copies.get(key)
+    if (copy !== undefined) {
+      sendEncoded(reply, encoding, copy)
+      return
+    }
+    this.copies.fill(key, (done) => { this.#encoders.encode(encoding, body, done) }, (error, encoded) => {
+      if (reply.sent) return
+      if (encoded === null) {
+        // Nothing was sent yet: the identity body is still a correct answer.
+        reply.log.warn({ err: error, encoding }, 'compressing a stored body failed; sent as is')
+        reply.send(body)
+        return
+      }
+      sendEncoded(reply, encoding, encoded)
+    })
+  }
+
+  #encodingFor (reply: FastifyReply): CompressionEncoding | null {
+    varyOnAcceptEncoding(reply)
+    const request = reply.request
+    if (request.method === 'HEAD') return null
+    return negotiateEncoding(request.headers['accept-encoding'], this.#offered)
   }
 }
+
+function sendEncoded (reply: FastifyReply, encoding: CompressionEncoding, encoded: Buffer): void {
+  markEncoded(reply, encoding)
+  reply.header('content-length', encoded.length)
+  reply.send(encoded)
+}
+
+/**
+ * An upstream or zlib failure while streaming. zlib holds output back until it has a full chunk, so the
+ * head has usually not gone out yet, and Fastify would answer the error with a problem document under this
+ * response's Content-Encoding, ETag and Cache-Control: undecodable, and cacheable downstream. Committing
+ * the head (nothing is written yet) makes Fastify treat it as a failure after the headers and destroy the
+ * connection instead: the client sees a cut response, as it would for an uncompressed body.
+ * Only once Fastify has copied the reply's headers to the response (sendStream): before that, the head
+ * would go out empty.
+ */
+function cutConnection (this: FastifyReply): void {
+  const response = this.raw
+  if (!response.headersSent && response.hasHeader('content-encoding')) response.writeHead(response.statusCode)
+}
+
+// The error, if any, reaches Fastify through the encoder it sends: it logs it and ends the response.
+function settled (): void {}

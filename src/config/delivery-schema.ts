@@ -31,11 +31,14 @@ export const GatewayCache = Type.Object({
 
 export const GatewayCompression = Type.Object({
   threshold: Type.Optional(Type.Integer({
-    minimum: 0, default: DEFAULTS.compression.threshold,
+    minimum: 0,
+    default: DEFAULTS.compression.threshold,
     description: 'Smallest upstream Content-Length that is compressed; smaller and unknown-length bodies pass through with their length.'
   })),
   encodings: Type.Optional(Type.Array(Type.Union(COMPRESSION_ENCODINGS.map((name) => Type.Literal(name))), {
-    minItems: 1, uniqueItems: true, default: [...DEFAULTS.compression.encodings],
+    minItems: 1,
+    uniqueItems: true,
+    default: [...DEFAULTS.compression.encodings],
     description: 'Encodings offered, in the server\'s order of preference ("zstd" needs Node.js 22.15 or later).'
   })),
   brotliQuality: Type.Optional(Type.Integer({ minimum: 0, maximum: 11, default: DEFAULTS.compression.brotliQuality, description: 'Brotli quality (11 is far slower for little gain).' })),

@@ -4,7 +4,7 @@ import type { ServicesFile } from './schema.js'
 import { DEFAULTS } from './defaults.js'
 import type { ConfigProblem } from './problems.js'
 import { checkAccessSemantics } from './access-semantics.js'
-import { checkDeliverySemantics } from './resolve-delivery.js'
+import { checkDeliverySemantics } from './delivery-semantics.js'
 
 export function checkSemantics (file: ServicesFile): ConfigProblem[] {
   return [...checkUniqueNames(file), ...checkPrefixes(file), ...checkUpstreamUrls(file), ...checkAddressLists(file), ...checkAccessSemantics(file), ...checkDeliverySemantics(file), ...checkBalancing(file)]

@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { ResponseCompressor } from '../compression/compressor.js'
+import type { ResponseCache } from '../cache/response-cache.js'
 import type { ResolvedService } from '../config/types.js'
 import { NoUpstreamError } from '../errors.js'
 import { sendProblem } from '../http/problem.js'
@@ -25,18 +26,39 @@ function sendUpstreamResponse (_request: FastifyRequest, reply: FastifyReply, re
 
 type ResponseHeaders = Record<string, string | string[] | number | undefined>
 
-export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, forwarding: ForwardingContext, compressor: ResponseCompressor | null) {
+/**
+ * Removes what an upstream answer put on the reply, keeping the gateway's own fields (request id, its
+ * rate-limit counts): before a problem or a stored answer replaces that answer.
+ */
+export function upstreamHeaderDropper (forwarding: ForwardingContext): (reply: FastifyReply) => void {
+  const owned = forwarding.ownedResponseHeaders
+  return function dropUpstreamHeaders (reply: FastifyReply): void {
+    for (const name of Object.keys(reply.getHeaders())) {
+      if (name !== REQUEST_ID_HEADER && owned?.has(name) !== true) reply.removeHeader(name)
+    }
+  }
+}
+
+export interface ProxyDelivery {
+  readonly compressor: ResponseCompressor | null
+  readonly cache: ResponseCache | null
+}
+
+export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, forwarding: ForwardingContext, { compressor, cache }: ProxyDelivery) {
+  const dropUpstreamHeaders = upstreamHeaderDropper(forwarding)
   /**
    * @fastify/http-proxy's handler: with no replica available, or the service's pending-request cap reached,
    * answer 503 with Retry-After at once instead of trying.
    */
   function proxyToUpstream (request: FastifyRequest, reply: FastifyReply, dest: string, options: object): FastifyReply {
     if (pool.inflight >= service.maxPendingRequests) {
+      if (cache?.answerFault(request, reply) === true) return reply
       reply.header('retry-after', 1)
       return sendProblem(reply, new NoUpstreamError())
     }
     const downFor = pool.allDownFor()
     if (downFor > 0) {
+      if (cache?.answerFault(request, reply) === true) return reply
       reply.header('retry-after', Math.ceil(downFor / 1000))
       return sendProblem(reply, new NoUpstreamError())
     }
@@ -47,8 +69,22 @@ export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, fo
     return carryClientSignal(request, forwardRequestHeaders(request, headers, forwarding))
   }
 
+  /** A caching service's upstream request may ask for the identity body and carry the cache's validators. */
+  function rewriteCachedRequestHeaders (request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
+    const forwarded = forwardRequestHeaders(request, headers, forwarding);
+    (cache as ResponseCache).upstreamRequestHeaders(request, forwarded)
+    return carryClientSignal(request, forwarded)
+  }
+
   function rewriteResponseHeaders (headers: ResponseHeaders): ResponseHeaders {
     return filterResponseHeaders(headers, forwarding.ownedResponseHeaders)
+  }
+
+  /** A caching service keeps the forwarded headers for its policy and store. */
+  function rewriteAndKeepResponseHeaders (headers: ResponseHeaders, request: FastifyRequest): ResponseHeaders {
+    const forwarded = filterResponseHeaders(headers, forwarding.ownedResponseHeaders);
+    (cache as ResponseCache).keepUpstreamHeaders(request, forwarded)
+    return forwarded
   }
 
   /** WebSocket upgrades only (plain requests pick their replica in the dispatcher). */
@@ -69,12 +105,10 @@ export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, fo
     // reply-from copies the upstream's headers before it finds out the status is invalid: drop them, so a
     // 502 never goes out with the upstream's Content-Encoding, Set-Cookie or caching headers.
     // The gateway's own fields (its rate-limit counts) stay: the upstream's copies were never applied.
-    const owned = forwarding.ownedResponseHeaders
-    for (const name of Object.keys(reply.getHeaders())) {
-      if (name !== REQUEST_ID_HEADER && owned?.has(name) !== true) reply.removeHeader(name)
-    }
+    dropUpstreamHeaders(reply)
     // Part of the request body is still unread: the connection cannot carry another request.
     if (!reply.request.raw.complete) reply.header('connection', 'close')
+    if (cache?.answerFault(reply.request, reply) === true) return
     sendProblem(reply, fault)
   }
 
@@ -91,10 +125,10 @@ export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, fo
     upstream: picksPerUpgrade ? '' : (pool.members[0] as Member).url,
     handler: proxyToUpstream,
     replyOptions: {
-      rewriteRequestHeaders,
-      rewriteHeaders: rewriteResponseHeaders,
+      rewriteRequestHeaders: cache === null ? rewriteRequestHeaders : rewriteCachedRequestHeaders,
+      rewriteHeaders: cache === null ? rewriteResponseHeaders : rewriteAndKeepResponseHeaders,
       onError: onUpstreamError,
-      onResponse: compressor === null ? sendUpstreamResponse : sendCompressible,
+      onResponse: cache !== null ? cache.respond : compressor === null ? sendUpstreamResponse : sendCompressible,
       ...(picksPerUpgrade ? { getUpstream: pickWebSocketUpstream } : {})
     }
   }

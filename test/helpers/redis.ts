@@ -41,10 +41,10 @@ export function skipWithout (what: string, available: boolean): boolean {
   if (available) return false
   const reason = `${what} is not available`
   if (IN_CI) {
-    console.warn(`\n!!! ${reason}: CI=true, so the Redis rate-limit tests run and fail instead of skipping\n`)
+    console.warn(`\n!!! ${reason}: CI=true, so the Redis tests run and fail instead of skipping\n`)
     return false
   }
-  console.warn(`\n!!! SKIPPING Redis rate-limit tests: ${reason} (set REDIS_URL, start redis-server; CI=true makes this a failure)\n`)
+  console.warn(`\n!!! SKIPPING Redis tests: ${reason} (set REDIS_URL, start redis-server; CI=true makes this a failure)\n`)
   return true
 }
 

@@ -1,0 +1,73 @@
+/**
+ * The response cache (issue 4).
+ * - `responseStorePlugin` (root): the store every caching service shares — the process's memory, bounded in
+ *   bytes, or Redis so that every gateway process serves one set of entries. The store speaks the
+ *   abstract-cache protocol and is handed to @fastify/caching as its `cache`, registered in a sealed scope
+ *   of its own: its onRequest hook answers 304 to any If-None-Match matching any ETag it ever stored,
+ *   whatever the URL or caller (design.md §4), so it must never see a proxied request.
+ * - `serviceCache` (per service, after auth and rate limits): the lookup, invalidation and fill-settling
+ *   hooks of the service's ResponseCache; the proxy sends upstream answers through the same object.
+ */
+import { randomBytes } from 'node:crypto'
+import fastifyCaching from '@fastify/caching'
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { MemoryResponseStore } from '../src/cache/memory-store.js'
+import type { ResponseCache } from '../src/cache/response-cache.js'
+import type { ResponseStore } from '../src/cache/store.js'
+import { closeRedis, connectRedis, createRedisClient } from '../src/redis/client.js'
+
+export const kResponseStore = Symbol('gatehouse.responseStore')
+
+export interface SharedResponseStore {
+  readonly store: ResponseStore
+  /** The same store when it lives in this process (read synchronously). */
+  readonly memory: MemoryResponseStore | null
+  /** Marks this process's own background refreshes; never leaves the process. */
+  readonly refreshSecret: string
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Present when some service caches (plugins/cache.ts). */
+    [kResponseStore]?: SharedResponseStore
+  }
+}
+
+async function responseStore (app: FastifyInstance): Promise<void> {
+  const { config } = app.gatehouse
+  if (!config.services.some((service) => service.cache !== null)) return
+  const settings = config.cache
+  let shared: SharedResponseStore
+  if (settings.store === 'redis' && config.redis !== null) {
+    // A connection of its own: 20 KB bodies never queue in front of the rate limiter's small commands.
+    const client = createRedisClient(config.redis, app.log)
+    app.addHook('onClose', async () => { await closeRedis(client) })
+    await connectRedis(client)
+    const { RedisResponseStore } = await import('../src/cache/redis-store.js')
+    shared = { store: new RedisResponseStore(client, config.redis.keyPrefix), memory: null, refreshSecret: randomBytes(24).toString('hex') }
+  } else {
+    const memory = new MemoryResponseStore(settings.maxBytes)
+    shared = { store: memory, memory, refreshSecret: randomBytes(24).toString('hex') }
+  }
+  app.decorate(kResponseStore, shared)
+  await app.register(async function sealedCachingScope (sealed) {
+    await sealed.register(fastifyCaching, { cache: shared.store as unknown as NonNullable<Parameters<typeof fastifyCaching>[1]>['cache'] })
+  })
+}
+
+export const responseStorePlugin = fp(responseStore, { name: 'gatehouse-response-store', fastify: '5.x' })
+
+export interface ServiceCacheOptions {
+  readonly cache: ResponseCache
+}
+
+async function serviceCacheHooks (scope: FastifyInstance, { cache }: ServiceCacheOptions): Promise<void> {
+  cache.attach(scope)
+  scope.addHook('onRequest', cache.lookup)
+  scope.addHook('onSend', cache.invalidate)
+  scope.addHook('onResponse', cache.finish)
+}
+
+/** Not encapsulated: the hooks belong to the service's scope, so they run for the proxy routes registered after. */
+export const serviceCache = fp(serviceCacheHooks, { name: 'gatehouse-service-cache', fastify: '5.x' })

@@ -1,0 +1,33 @@
+/**
+ * RFC 9111 §4.4: a successful unsafe request invalidates what is stored for its target URI, and for the
+ * URIs in its Location and Content-Location when they share the target's origin. Only paths of the same
+ * service are ever touched.
+ */
+export const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+const BASE = 'http://gatehouse.invalid'
+
+/** Public URLs (path and query) whose stored responses a successful unsafe request makes invalid. */
+export function invalidatedUrls (url: string, host: string | undefined, servicePrefix: string, locations: ReadonlyArray<string | undefined>): string[] {
+  const urls = [url]
+  const target = new URL(url, BASE)
+  for (const location of locations) {
+    if (location === undefined) continue
+    let resolved: URL
+    try {
+      resolved = new URL(location, target)
+    } catch {
+      continue
+    }
+    // An absolute URI on another host names someone else's resource (§4.4: same origin only).
+    if (resolved.origin !== BASE && resolved.host !== host) continue
+    const path = resolved.pathname + resolved.search
+    if (belongsTo(resolved.pathname, servicePrefix) && !urls.includes(path)) urls.push(path)
+  }
+  return urls
+}
+
+function belongsTo (path: string, prefix: string): boolean {
+  if (prefix === '/') return true
+  return path === prefix || path.startsWith(`${prefix}/`) || path.startsWith(`${prefix}?`)
+}

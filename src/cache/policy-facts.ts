@@ -1,0 +1,64 @@
+/**
+ * What the cache needs to know about a stored response beyond http-cache-semantics' public methods: the
+ * request header values it was selected by (Vary, RFC 9111 §4.1), whether it may answer a request that
+ * carries Authorization (§3.5), and its validators. Read once per policy object from its serialized form
+ * and remembered (a memory-store entry keeps its policy object for its whole life).
+ */
+import type CachePolicy from 'http-cache-semantics'
+
+type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>
+
+export interface PolicyFacts {
+  /** The stored Vary header as sent. */
+  readonly varyHeader: string | undefined
+  /** Lower-case field names of Vary; null without Vary; '*' never matches another request. */
+  readonly vary: readonly string[] | '*' | null
+  /** The stored request's values of the Vary fields. */
+  readonly selecting: RequestHeaders
+  /** `public`, `s-maxage` or `must-revalidate`: a shared cache may use it for requests with Authorization. */
+  readonly allowsAuthorized: boolean
+  readonly etag: string | null
+  readonly lastModified: string | null
+  /** The stored response's status code. */
+  readonly status: number
+  /** Milliseconds the policy was made at (a stored body's version, with the key). */
+  readonly responseTime: number
+}
+
+const facts = new WeakMap<CachePolicy, PolicyFacts>()
+
+export function policyFacts (policy: CachePolicy): PolicyFacts {
+  let known = facts.get(policy)
+  if (known === undefined) {
+    known = readFacts(policy.toObject())
+    facts.set(policy, known)
+  }
+  return known
+}
+
+function readFacts (stored: CachePolicy.CachePolicyObject): PolicyFacts {
+  const headers = stored.resh as Record<string, string | undefined>
+  const directives = stored.rescc as Record<string, string | boolean | undefined>
+  const varyHeader = headers.vary?.trim().toLowerCase()
+  const fields = varyHeader === undefined || varyHeader === '' ? null : varyHeader.split(/\s*,\s*/)
+  return {
+    varyHeader: headers.vary,
+    vary: fields === null ? null : fields.includes('*') ? '*' : fields,
+    selecting: (stored.reqh ?? {}) as RequestHeaders,
+    allowsAuthorized: directives.public !== undefined || directives['s-maxage'] !== undefined || directives['must-revalidate'] !== undefined,
+    etag: headers.etag ?? null,
+    lastModified: headers['last-modified'] ?? null,
+    status: stored.st,
+    responseTime: stored.t
+  }
+}
+
+/** RFC 9111 §4.1: the presented request's values of every Vary field equal the stored request's. */
+export function varyMatches (known: PolicyFacts, headers: RequestHeaders): boolean {
+  if (known.vary === null) return true
+  if (known.vary === '*') return false
+  for (const name of known.vary) {
+    if (headers[name] !== known.selecting[name]) return false
+  }
+  return true
+}

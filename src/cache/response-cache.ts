@@ -1,0 +1,446 @@
+/**
+ * The RFC 9111 shared cache in front of one service (issue 4). Every decision about freshness, age,
+ * storability and validators is http-cache-semantics'; this class places those decisions in the request
+ * lifecycle (design.md §3):
+ * - lookup (onRequest, after auth): a fresh stored response is served at once; a stale one is served while
+ *   a background request refreshes it (stale-while-revalidate) or revalidated with its validators;
+ *   concurrent misses wait for the first one (request collapsing);
+ * - the upstream's answer (reply-from's onResponse): stored when the policy allows it, teed on its way to
+ *   the client; a 304 to our own validators refreshes the stored response; an upstream error serves a
+ *   stale response where stale-if-error allows it;
+ * - invalidation (onSend): a successful unsafe method drops what is stored for its URL, Location and
+ *   Content-Location.
+ * A served entry still goes through every onSend hook (CORS, rate-limit fields, compression) and the
+ * access log.
+ */
+import { pipeline } from 'node:stream'
+import type { Readable } from 'node:stream'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import CachePolicy from 'http-cache-semantics'
+import type { ResponseCompressor } from '../compression/compressor.js'
+import type { ResolvedService } from '../config/types.js'
+import { kPrincipal } from '../symbols.js'
+import { BodyCapture } from './body-capture.js'
+import { CACHE_STATUS_HEADER, CacheStatus, withTtl } from './cache-status.js'
+import { hasConditionals, notModified } from './conditional.js'
+import { Fills, type Fill } from './fills.js'
+import { invalidatedUrls, UNSAFE_METHODS } from './invalidation.js'
+import { policyFacts, varyMatches } from './policy-facts.js'
+import { cacheKey, policyRequest, storedRequest, variesOnCredentials } from './request-view.js'
+import { kCacheState, kUpstreamHeaders, type UpstreamHeaders } from './request-state.js'
+import { RESPONSE_SEGMENT, type ResponseStore, type StoredResource, type StoredVariant, type StoreHit } from './store.js'
+import type { MemoryResponseStore } from './memory-store.js'
+import { TAG_HEADERS, responseTags } from './tags.js'
+
+/** Per-request cache state, created for GET and HEAD requests of a caching service only. */
+export interface CacheState {
+  readonly key: string
+  readonly view: CachePolicy.Request
+  /** Shared-cache rules (false: a partition of one verified subject, private-cache rules). */
+  readonly shared: boolean
+  /** A background refresh sent by this cache (stale-while-revalidate): never answered from the store. */
+  readonly refresh: boolean
+  /** The client sent its own validators (If-None-Match, If-Modified-Since). */
+  readonly conditional: boolean
+  /** What the store held for the key when the request came in (other variants are kept on write). */
+  resource: StoredResource | null
+  /** The stored response of this request's variant that could not be used as it is (stale). */
+  stale: StoredVariant | null
+  /** The upstream request carries this cache's validators for `stale`. */
+  revalidating: boolean
+  ifNoneMatch: string | undefined
+  ifModifiedSince: string | undefined
+  /** Released to look again once the fill it waited for ended. */
+  waited: boolean
+  fill: Fill | null
+  /** A body is being written to the store; its end settles the fill. */
+  storing: boolean
+}
+
+export interface ResponseCacheOptions {
+  readonly service: ResolvedService
+  readonly store: ResponseStore
+  /** The same store when it is the process's memory: read synchronously, no callback per request. */
+  readonly memory: MemoryResponseStore | null
+  readonly maxObjectBytes: number
+  readonly collapseTimeout: number
+  readonly compressor: ResponseCompressor | null
+  /** Secret header value marking this cache's own background refreshes. */
+  readonly refreshSecret: string
+  /** Removes whatever an upstream answer put on the reply, keeping the gateway's own fields. */
+  readonly dropUpstreamHeaders: (reply: FastifyReply) => void
+}
+
+export const REFRESH_HEADER = 'x-gatehouse-cache-refresh'
+/** RFC 5861 §4: the upstream answers that stale-if-error may hide. */
+const ERROR_STATUSES = new Set([500, 502, 503, 504])
+/** Headers of a stored response never copied onto an answer: the body decides its own length. */
+const NOT_SERVED = new Set<string>(['content-length', ...TAG_HEADERS])
+/** RFC 9110 §15.4.5: what a 304 carries. */
+const NOT_MODIFIED_FIELDS = ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'age']
+const MAX_VARIANTS = 16
+/**
+ * How long a response with a validator stays stored past its freshness: it can still be revalidated
+ * with a cheap 304 (RFC 9111 §4.3) instead of refetched, as nginx keeps entries for its `inactive` time.
+ */
+const STALE_RETENTION_MS = 10 * 60_000
+const ERROR_RESPONSE = { status: 504, headers: {} }
+
+export class ResponseCache {
+  readonly #service: ResolvedService
+  readonly #store: ResponseStore
+  readonly #memory: MemoryResponseStore | null
+  readonly #maxObjectBytes: number
+  readonly #fills: Fills
+  readonly #compressor: ResponseCompressor | null
+  readonly #refreshSecret: string
+  readonly #dropUpstreamHeaders: (reply: FastifyReply) => void
+  readonly #refreshing = new Set<string>()
+  #app: FastifyInstance | null = null
+
+  constructor (options: ResponseCacheOptions) {
+    this.#service = options.service
+    this.#store = options.store
+    this.#memory = options.memory
+    this.#maxObjectBytes = options.maxObjectBytes
+    this.#fills = new Fills(options.collapseTimeout)
+    this.#compressor = options.compressor
+    this.#refreshSecret = options.refreshSecret
+    this.#dropUpstreamHeaders = options.dropUpstreamHeaders
+  }
+
+  /** The instance background refreshes are injected into (the gateway's root). */
+  attach (app: FastifyInstance): void {
+    this.#app = app
+  }
+
+  // ---- lookup (onRequest) -------------------------------------------------------------------------------
+
+  readonly lookup = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    const method = request.method
+    // Range requests and upgrades pass by: this cache does not combine partial content (RFC 9111 §3.3).
+    if ((method !== 'GET' && method !== 'HEAD') || request.headers.range !== undefined || request.headers.upgrade !== undefined) {
+      done()
+      return
+    }
+    const refresh = request.headers[REFRESH_HEADER] === this.#refreshSecret
+    if (request.headers[REFRESH_HEADER] !== undefined) delete request.headers[REFRESH_HEADER]
+    const subject = this.#service.cache?.partitionBySubject === true ? request[kPrincipal]?.subject ?? null : null
+    const state: CacheState = {
+      key: cacheKey(request.url, subject),
+      view: policyRequest(request, this.#compressor !== null),
+      shared: subject === null,
+      refresh,
+      conditional: hasConditionals(request.headers),
+      resource: null,
+      stale: null,
+      revalidating: false,
+      ifNoneMatch: undefined,
+      ifModifiedSince: undefined,
+      waited: false,
+      fill: null,
+      storing: false
+    }
+    request[kCacheState] = state
+    this.#look(request, reply, done, state)
+  }
+
+  #look (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, state: CacheState): void {
+    if (this.#memory !== null) {
+      this.#decide(request, reply, done, state, this.#memory.read(storeId(state.key)))
+      return
+    }
+    this.#store.get({ id: state.key, segment: RESPONSE_SEGMENT }, (error, hit) => {
+      // An unreachable store is a miss: the upstream still answers.
+      if (error !== null) request.log.debug({ err: error }, 'cache store lookup failed')
+      this.#decide(request, reply, done, state, error === null ? hit : null)
+    })
+  }
+
+  #decide (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, state: CacheState, hit: StoreHit<StoredResource> | null): void {
+    state.resource = hit?.item ?? null
+    state.stale = null
+    const variant = this.#usableVariant(state, request)
+    if (variant !== null && !state.refresh) {
+      const result = variant.policy.evaluateRequest(state.view)
+      if (result.response !== undefined) {
+        if (result.revalidation === undefined) {
+          this.#serve(request, reply, state, variant, CacheStatus.hit)
+        } else {
+          this.#refreshInBackground(request, state)
+          this.#serve(request, reply, state, variant, CacheStatus.staleWhileRevalidate)
+        }
+        return
+      }
+    }
+    state.stale = variant
+    if (request.method === 'GET' && !state.refresh && !state.waited) {
+      const fill = this.#fills.lead(state.key)
+      if (fill === null) {
+        state.waited = true
+        this.#fills.wait(state.key, () => { this.#look(request, reply, done, state) })
+        return
+      }
+      state.fill = fill
+    }
+    this.#prepareUpstreamRequest(request, state)
+    done()
+  }
+
+  /** The stored response selected by this request's Vary fields, if the request may use it at all. */
+  #usableVariant (state: CacheState, request: FastifyRequest): StoredVariant | null {
+    const variants = state.resource?.variants
+    if (variants === undefined) return null
+    for (const variant of variants) {
+      const facts = policyFacts(variant.policy)
+      if (!varyMatches(facts, state.view.headers)) continue
+      // RFC 9111 §3.5: an answer is reused for a request with Authorization only when it says so.
+      if (state.shared && request.headers.authorization !== undefined && !facts.allowsAuthorized) return null
+      return variant
+    }
+    return null
+  }
+
+  /** Our validators for the stale response, unless the client sent its own (its 304 is then its own). */
+  #prepareUpstreamRequest (request: FastifyRequest, state: CacheState): void {
+    const stale = state.stale
+    if (stale === null || request.method !== 'GET' || state.conditional) return
+    const validators = stale.policy.revalidationHeaders(state.view)
+    const ifNoneMatch = validators['if-none-match']
+    const ifModifiedSince = validators['if-modified-since']
+    if (typeof ifNoneMatch === 'string') state.ifNoneMatch = ifNoneMatch
+    if (typeof ifModifiedSince === 'string') state.ifModifiedSince = ifModifiedSince
+    state.revalidating = state.ifNoneMatch !== undefined || state.ifModifiedSince !== undefined
+  }
+
+  /**
+   * The upstream's copy of the request headers (reply-from's rewriteRequestHeaders): asks for the identity
+   * body when the gateway compresses, and carries our validators. The client's own headers stay as sent:
+   * the compressor negotiates from them.
+   */
+  readonly upstreamRequestHeaders = (request: FastifyRequest, headers: Record<string, string | string[] | undefined>): void => {
+    const state = request[kCacheState]
+    if (state === null) return
+    if (this.#compressor !== null) headers['accept-encoding'] = 'identity'
+    if (state.ifNoneMatch !== undefined) headers['if-none-match'] = state.ifNoneMatch
+    if (state.ifModifiedSince !== undefined) headers['if-modified-since'] = state.ifModifiedSince
+  }
+
+  // ---- answering from the store -------------------------------------------------------------------------
+
+  #serve (request: FastifyRequest, reply: FastifyReply, state: CacheState, variant: StoredVariant, status: string): void {
+    const policy = variant.policy
+    const headers = policy.responseHeaders()
+    const cacheStatus = withTtl(status, policy.maxAge() - policy.age())
+    if (state.conditional && notModified(request.headers, policyFacts(policy))) {
+      reply.code(304)
+      for (const name of NOT_MODIFIED_FIELDS) {
+        const value = headers[name]
+        if (value !== undefined) reply.header(name, value)
+      }
+      reply.header(CACHE_STATUS_HEADER, status === CacheStatus.hit ? withTtl(CacheStatus.notModified, policy.maxAge() - policy.age()) : cacheStatus)
+      reply.send()
+      return
+    }
+    reply.code(policyFacts(policy).status)
+    for (const name in headers) {
+      if (!NOT_SERVED.has(name)) reply.header(name, headers[name])
+    }
+    reply.header(CACHE_STATUS_HEADER, cacheStatus)
+    if (this.#compressor === null) reply.send(variant.body)
+    else this.#compressor.sendStored(reply, variant.body, `${state.key}\n${policyFacts(policy).responseTime}\n${variant.body.length}`)
+  }
+
+  #refreshInBackground (request: FastifyRequest, state: CacheState): void {
+    const app = this.#app
+    if (app === null || this.#refreshing.has(state.key)) return
+    this.#refreshing.add(state.key)
+    const headers: Record<string, string | string[] | undefined> = { ...request.headers, [REFRESH_HEADER]: this.#refreshSecret }
+    delete headers['if-none-match']
+    delete headers['if-modified-since']
+    delete headers['content-length']
+    app.inject({ method: 'GET', url: request.url, headers: headers as Record<string, string>, remoteAddress: request.ip })
+      .catch((error: unknown) => { request.log.warn({ err: error }, 'cache background refresh failed') })
+      .finally(() => { this.#refreshing.delete(state.key) })
+  }
+
+  // ---- the upstream's answer (reply-from's onResponse) -------------------------------------------------
+
+  /** Rewrites reply-from's response headers: keeps the upstream's own for the policy and the store. */
+  readonly keepUpstreamHeaders = (request: FastifyRequest, headers: UpstreamHeaders): void => {
+    if (request[kCacheState] !== null) request[kUpstreamHeaders] = headers
+  }
+
+  readonly respond = (request: FastifyRequest, reply: FastifyReply, response: { stream: Readable }): void => {
+    const stream = response.stream
+    if (reply.sent) {
+      stream.destroy()
+      return
+    }
+    const state = request[kCacheState]
+    if (state === null || request.method !== 'GET') {
+      this.#send(reply, stream)
+      return
+    }
+    const status = reply.statusCode
+    const headers = request[kUpstreamHeaders] ?? {}
+    if (state.stale !== null && state.revalidating && status === 304) {
+      stream.resume()
+      this.#revalidated(request, reply, state, state.stale, headers)
+      return
+    }
+    if (state.stale !== null && ERROR_STATUSES.has(status) && this.#allowsStaleIfError(state.stale, state)) {
+      stream.destroy()
+      this.#dropUpstreamHeaders(reply)
+      this.#settle(state)
+      this.#serve(request, reply, state, state.stale, CacheStatus.staleIfError)
+      return
+    }
+    for (const name of TAG_HEADERS) reply.removeHeader(name)
+    const policy = new CachePolicy(storedRequest(state.view, headers.vary), { status, headers: headers as CachePolicy.Headers }, { shared: state.shared })
+    if (!this.#storable(policy, headers, status)) {
+      this.#settle(state)
+      reply.header(CACHE_STATUS_HEADER, state.stale === null ? CacheStatus.miss : CacheStatus.staleReplaced)
+      this.#send(reply, stream)
+      return
+    }
+    state.storing = true
+    const capture = new BodyCapture(this.#maxObjectBytes, (body) => {
+      if (body === null) {
+        state.storing = false
+        this.#settle(state)
+        return
+      }
+      this.#write(request, state, { policy, body, tags: responseTags(headers) })
+    })
+    pipeline(stream, capture, ignoreStreamEnd)
+    reply.header(CACHE_STATUS_HEADER, state.stale === null ? CacheStatus.missStored : CacheStatus.staleReplacedStored)
+    this.#send(reply, capture)
+  }
+
+  /**
+   * The upstream could not be reached or failed (reply-from's onError, or no replica available): true when
+   * a stale response was served instead of the problem (stale-if-error).
+   */
+  answerFault (request: FastifyRequest, reply: FastifyReply): boolean {
+    const state = request[kCacheState]
+    if (state === null) return false
+    this.#settle(state)
+    if (state.stale === null || !this.#allowsStaleIfError(state.stale, state)) return false
+    this.#serve(request, reply, state, state.stale, CacheStatus.staleIfError)
+    return true
+  }
+
+  /** The end of every request of a caching service (onResponse): a fill nobody settled is settled now. */
+  readonly finish = (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+    const state = request[kCacheState]
+    if (state !== null && !state.storing) this.#settle(state)
+    done()
+  }
+
+  #revalidated (request: FastifyRequest, reply: FastifyReply, state: CacheState, stale: StoredVariant, headers: UpstreamHeaders): void {
+    const { policy, matches } = stale.policy.revalidatedPolicy(storedRequest(state.view, headers.vary ?? policyFacts(stale.policy).varyHeader), { status: 304, headers: headers as CachePolicy.Headers })
+    this.#dropUpstreamHeaders(reply)
+    // RFC 9111 §4.3.4: a 304 naming none of the stored validators updates nothing; its body is gone, so the
+    // stored body with its old headers is still the best answer this cache has.
+    const variant = matches ? { policy, body: stale.body, tags: stale.tags } : stale
+    if (matches && policy.storable()) {
+      state.storing = true
+      this.#write(request, state, variant)
+    } else {
+      this.#settle(state)
+    }
+    this.#serve(request, reply, state, variant, CacheStatus.revalidated)
+  }
+
+  #storable (policy: CachePolicy, headers: UpstreamHeaders, status: number): boolean {
+    if (status === 206 || !policy.storable() || retention(policy) <= 0) return false
+    // Cookies are one client's (RFC 9111 §7.3 leaves it to the cache); never handed to another.
+    if (headers['set-cookie'] !== undefined || variesOnCredentials(headers.vary)) return false
+    // The identity body was asked for: an encoded one would be served to clients that cannot decode it.
+    const encoding = headers['content-encoding']
+    if (this.#compressor !== null && encoding !== undefined && encoding !== 'identity') return false
+    const length = Number(headers['content-length'])
+    return !(length > this.#maxObjectBytes)
+  }
+
+  #allowsStaleIfError (stale: StoredVariant, state: CacheState): boolean {
+    // http-cache-semantics keeps the stale policy for an error answer exactly when stale-if-error allows it.
+    return !stale.policy.revalidatedPolicy(state.view, ERROR_RESPONSE).modified
+  }
+
+  #write (request: FastifyRequest, state: CacheState, variant: StoredVariant): void {
+    const facts = policyFacts(variant.policy)
+    const kept = (state.resource?.variants ?? []).filter((other) =>
+      other !== state.stale && !varyMatches(policyFacts(other.policy), facts.selecting) && retention(other.policy) > 0)
+    const variants = [variant, ...kept.slice(0, MAX_VARIANTS - 1)]
+    let ttl = 0
+    for (const stored of variants) ttl = Math.max(ttl, retention(stored.policy))
+    const resource: StoredResource = { variants }
+    state.resource = resource
+    if (this.#memory !== null) {
+      this.#memory.write(storeId(state.key), resource, ttl)
+      state.storing = false
+      this.#settle(state)
+      return
+    }
+    this.#store.set({ id: state.key, segment: RESPONSE_SEGMENT }, resource, ttl, (error) => {
+      if (error !== null) request.log.warn({ err: error }, 'cache store write failed')
+      state.storing = false
+      this.#settle(state)
+    })
+  }
+
+  #settle (state: CacheState): void {
+    if (state.fill === null) return
+    this.#fills.settle(state.fill)
+    state.fill = null
+  }
+
+  #send (reply: FastifyReply, body: Readable): void {
+    if (this.#compressor === null) reply.send(body)
+    else this.#compressor.sendProxied(reply, body)
+  }
+
+  // ---- invalidation (onSend) ----------------------------------------------------------------------------
+
+  readonly invalidate = (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: Error | null, payload: unknown) => void): void => {
+    const status = reply.statusCode
+    if (!UNSAFE_METHODS.has(request.method) || status < 200 || status >= 400) {
+      done(null, payload)
+      return
+    }
+    const subject = this.#service.cache?.partitionBySubject === true ? request[kPrincipal]?.subject ?? null : null
+    const locations = [headerText(reply.getHeader('location')), headerText(reply.getHeader('content-location'))]
+    const keys: string[] = []
+    for (const url of invalidatedUrls(request.url, request.headers.host, this.#service.prefix, locations)) {
+      keys.push(url)
+      if (subject !== null) keys.push(cacheKey(url, subject))
+    }
+    let pending = keys.length
+    for (const key of keys) {
+      this.#store.delete({ id: key, segment: RESPONSE_SEGMENT }, (error) => {
+        if (error !== null) request.log.warn({ err: error }, 'cache invalidation failed')
+        // The answer leaves once the store forgot the old one: the client's next read is never stale.
+        if (--pending === 0) done(null, payload)
+      })
+    }
+  }
+}
+
+/** Milliseconds a response stays worth keeping: while fresh or usable stale, or revalidatable. */
+function retention (policy: CachePolicy): number {
+  const ttl = policy.timeToLive()
+  const facts = policyFacts(policy)
+  return facts.etag !== null || facts.lastModified !== null ? ttl + STALE_RETENTION_MS : ttl
+}
+
+function storeId (key: string): string {
+  return `${RESPONSE_SEGMENT}:${key}`
+}
+
+function headerText (value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined
+}
+
+function ignoreStreamEnd (): void {}

@@ -1,0 +1,111 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http'
+import { gunzipSync } from 'node:zlib'
+import type { RunningGateway } from '../../src/server.js'
+import { listeningGatewayFor, oneService } from '../helpers/gateway.js'
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
+
+let gateway: RunningGateway | undefined
+let upstream: TestUpstream | undefined
+
+afterEach(async () => {
+  await gateway?.close()
+  await upstream?.close()
+  gateway = undefined
+  upstream = undefined
+})
+
+interface Received {
+  readonly status: number
+  readonly headers: IncomingHttpHeaders
+  readonly body: Buffer
+  /** The response ended normally (not cut off). */
+  readonly complete: boolean
+}
+
+/** One GET on a fresh connection; resolves with what arrived, or with the error that ended the exchange. */
+async function fetchOnce (baseUrl: string, path: string, headers: OutgoingHttpHeaders, onFirstChunk?: (chunk: Buffer) => void): Promise<Received | Error> {
+  const { hostname, port } = new URL(baseUrl)
+  return new Promise((resolve) => {
+    const request = httpRequest({ host: hostname, port, path, headers, agent: false }, (response) => {
+      const chunks: Buffer[] = []
+      response.on('data', (chunk: Buffer) => {
+        if (chunks.length === 0) onFirstChunk?.(chunk)
+        chunks.push(chunk)
+      })
+      response.on('error', (error) => { resolve(error) })
+      response.on('close', () => {
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks), complete: response.complete })
+      })
+    })
+    request.on('error', (error) => { resolve(error) })
+    request.end()
+  })
+}
+
+describe('streamed responses', () => {
+  it('text/event-stream is never compressed and reaches the client event by event', async () => {
+    let sendSecond: () => void = () => {}
+    const secondAllowed = new Promise<void>((resolve) => { sendSecond = resolve })
+    upstream = await startUpstream((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+      response.write(`data: one\n\n${':'.repeat(2048)}\n\n`)
+      secondAllowed.then(() => response.end('data: two\n\n'), () => {})
+    })
+    gateway = await listeningGatewayFor(oneService([upstream.url]))
+    let firstChunk = ''
+    const received = await fetchOnce(gateway.url, '/users/events', { 'accept-encoding': 'gzip, br' }, (chunk) => {
+      firstChunk = chunk.toString('utf8')
+      // The second event is only written once the first one has reached the client.
+      sendSecond()
+    })
+    expect(firstChunk).toContain('data: one')
+    expect(firstChunk).not.toContain('data: two')
+    if (received instanceof Error) throw received
+    expect(received.complete).toBe(true)
+    expect(received.headers['content-encoding']).toBeUndefined()
+    expect(received.headers.vary).toBeUndefined()
+    expect(received.body.toString('utf8')).toBe(`data: one\n\n${':'.repeat(2048)}\n\ndata: two\n\n`)
+  })
+
+  it('a 1 MB body streams compressed over real sockets and decodes to the original', async () => {
+    const body = Buffer.from(JSON.stringify(Array.from({ length: 20_000 }, (_, id) => ({ id, tag: `t${id % 97}` }))))
+    upstream = await startUpstream((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length })
+      response.end(body)
+    })
+    gateway = await listeningGatewayFor(oneService([upstream.url]))
+    const received = await fetchOnce(gateway.url, '/users/big', { 'accept-encoding': 'gzip' })
+    if (received instanceof Error) throw received
+    expect(received.complete).toBe(true)
+    expect(received.headers['content-encoding']).toBe('gzip')
+    expect(received.headers['transfer-encoding']).toBe('chunked')
+    expect(gunzipSync(received.body).equals(body)).toBe(true)
+  })
+})
+
+describe('a failure while compressing', () => {
+  it('an upstream that dies mid-body cuts the client connection, never a problem under Content-Encoding, and the gateway keeps serving', async () => {
+    const declared = 200_000
+    upstream = await startUpstream((request, response) => {
+      if (request.url === '/ok') {
+        response.writeHead(200, { 'content-type': 'application/json', 'content-length': 2 })
+        response.end('{}')
+        return
+      }
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': declared })
+      response.write(Buffer.alloc(50_000, 0x61), () => { response.socket?.destroy() })
+    })
+    gateway = await listeningGatewayFor(oneService([upstream.url]))
+    const received = await fetchOnce(gateway.url, '/users/dies', { 'accept-encoding': 'gzip' })
+    if (!(received instanceof Error)) {
+      // Whatever arrived is a cut response, not a complete answer of any kind.
+      expect(received.complete).toBe(false)
+      expect(received.status).toBe(200)
+    }
+    const next = await fetchOnce(gateway.url, '/users/ok', { 'accept-encoding': 'gzip' })
+    if (next instanceof Error) throw next
+    expect(next.status).toBe(200)
+    expect(next.body.toString('utf8')).toBe('{}')
+  })
+})
