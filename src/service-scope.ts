@@ -6,7 +6,8 @@
 import { pathToFileURL } from 'node:url'
 import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback } from 'fastify'
 import type { ResolvedService } from './config/types.js'
-import { forwardingContext, type ForwardingContext, type PeerTrust } from './proxy/headers.js'
+import { forwardingContext, gatewayControlledFields, type ForwardingContext, type PeerTrust } from './proxy/headers.js'
+import { CREDENTIAL_FIELDS } from './cache/request-view.js'
 import { upstreamHeaderDropper } from './proxy/callbacks.js'
 import { ResponseCache } from './cache/response-cache.js'
 import { kResponseStore, serviceCache } from '../plugins/cache.js'
@@ -38,12 +39,13 @@ export async function serviceScope (scope: FastifyInstance, { service, isTrusted
   const forwarding = forwardingContext(service, isTrustedPeer, config.rateLimit)
   const compressor = service.compression ? new ResponseCompressor(config.compression) : null
   if (compressor !== null) await scope.register(serviceCompression, { compressor })
-  const cache = service.cache === null ? null : responseCache(scope, service, forwarding, compressor)
-  if (cache !== null) await scope.register(serviceCache, { cache })
   await scope.register(bodyLimit, { limit: service.bodyLimit })
   for (const path of service.plugins) {
     await scope.register(await loadServicePlugin(service, path))
   }
+  // After the team's plugins: their onRequest hooks (tenant checks, header rules) run before a hit is served.
+  const cache = service.cache === null ? null : responseCache(scope, service, forwarding, compressor)
+  if (cache !== null) await scope.register(serviceCache, { cache })
   await scope.register(serviceProxy, { service, forwarding, upgradesReachRoutes, delivery: { compressor, cache } })
 }
 
@@ -59,7 +61,8 @@ function responseCache (scope: FastifyInstance, service: ResolvedService, forwar
     collapseTimeout: cache.collapseTimeout,
     compressor,
     refreshSecret: shared.refreshSecret,
-    dropUpstreamHeaders: upstreamHeaderDropper(forwarding)
+    dropUpstreamHeaders: upstreamHeaderDropper(forwarding),
+    gatewayFields: new Set([...gatewayControlledFields(forwarding), ...CREDENTIAL_FIELDS])
   })
 }
 

@@ -3,7 +3,14 @@
  * same resource wait for it instead of each going upstream (nginx's proxy_cache_lock, Varnish's waiting
  * list). When the fill ends — stored, not storable, failed — every waiter is released to look again; a
  * waiter released by the timeout goes upstream on its own. Per process: replicas collapse separately.
+ *
+ * A resource whose last answer could not be stored is not collapsed for a while ("hit-for-pass", as
+ * Varnish does it): its requests would only queue behind each other's first byte for nothing.
  */
+import { LruMap } from 'toad-cache'
+
+const PASS_KEYS = 10_000
+const PASS_MS = 30_000
 export type Waiter = () => void
 
 /** One fill under way; only its own leader (or its timeout) can end it. */
@@ -15,10 +22,26 @@ export interface Fill {
 
 export class Fills {
   readonly #fills = new Map<string, Fill>()
+  readonly #passing = new LruMap<true>(PASS_KEYS, PASS_MS)
   readonly #timeoutMs: number
 
   constructor (timeoutMs: number) {
     this.#timeoutMs = timeoutMs
+  }
+
+  /** True while requests for `key` go upstream without collapsing (its last answer was not storable). */
+  passes (key: string): boolean {
+    return this.#passing.get(key) === true
+  }
+
+  /** The last answer for `key` could not be stored: stop collapsing its requests for a while. */
+  pass (key: string): void {
+    this.#passing.set(key, true)
+  }
+
+  /** An answer for `key` was stored: collapse its misses again. */
+  collapse (key: string): void {
+    this.#passing.delete(key)
   }
 
   /** The fill the caller now leads, or null when one is already under way for `key`. */

@@ -9,6 +9,12 @@ import type CachePolicy from 'http-cache-semantics'
 type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>
 
 export interface PolicyFacts {
+  /** The stored response's headers (the policy's own object: never modified). */
+  readonly headers: Readonly<Record<string, string | string[]>>
+  /** `must-revalidate` (fresh answers may still be used as they are). */
+  readonly mustRevalidate: boolean
+  /** The upstream allowed stale-if-error at all (RFC 5861 §4). */
+  readonly staleIfError: boolean
   /** The stored Vary header as sent. */
   readonly varyHeader: string | undefined
   /** Lower-case field names of Vary; null without Vary; '*' never matches another request. */
@@ -42,6 +48,9 @@ function readFacts (stored: CachePolicy.CachePolicyObject): PolicyFacts {
   const varyHeader = headers.vary?.trim().toLowerCase()
   const fields = varyHeader === undefined || varyHeader === '' ? null : varyHeader.split(/\s*,\s*/)
   return {
+    headers: stored.resh as Record<string, string | string[]>,
+    mustRevalidate: directives['must-revalidate'] !== undefined,
+    staleIfError: directives['stale-if-error'] !== undefined,
     varyHeader: headers.vary,
     vary: fields === null ? null : fields.includes('*') ? '*' : fields,
     selecting: (stored.reqh ?? {}) as RequestHeaders,

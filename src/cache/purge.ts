@@ -8,7 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AdminTokenInvalidError, PurgeTargetError } from '../errors.js'
 import { sendProblem } from '../http/problem.js'
-import { cacheKey } from './request-view.js'
+import { urlKeyPrefix } from './request-view.js'
 import { RESPONSE_SEGMENT, type ResponseStore } from './store.js'
 
 type PurgeQuery = Partial<Record<'url' | 'prefix' | 'tag', string | string[]>>
@@ -29,15 +29,8 @@ export function purgeHandler (store: ResponseStore, token: string) {
     }
     if (typeof url === 'string') {
       if (!url.startsWith('/')) return sendProblem(reply, new PurgeTargetError())
-      // The shared entry, and every subject's partition of the same URL.
-      const partitions = await store.purgePrefix(`${RESPONSE_SEGMENT}:${cacheKey(url, '')}`)
-      const shared = await new Promise<number>((resolve, reject) => {
-        store.has({ id: url, segment: RESPONSE_SEGMENT }, (error, found) => {
-          if (error !== null) { reject(error); return }
-          store.delete({ id: url, segment: RESPONSE_SEGMENT }, (deleteError) => { if (deleteError !== null) reject(deleteError); else resolve(found ? 1 : 0) })
-        })
-      })
-      return reply.send({ purged: shared + partitions })
+      // The URL under every origin it was requested with, and every caller's partition of it.
+      return reply.send({ purged: await store.purgePrefix(`${RESPONSE_SEGMENT}:${urlKeyPrefix(url)}`) })
     }
     if (typeof prefix === 'string') {
       if (!prefix.startsWith('/')) return sendProblem(reply, new PurgeTargetError())

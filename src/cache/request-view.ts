@@ -16,9 +16,23 @@ import type { FastifyRequest } from 'fastify'
 const POLICY_HOST = 'gatehouse'
 const NORMALIZED_FIELDS = ['accept', 'accept-encoding', 'accept-language'] as const
 
-export function cacheKey (url: string, subject: string | null): string {
-  // A request target never contains a space, so the partition cannot be forged through the URL.
-  return subject === null ? url : `${url} ${subject}`
+/**
+ * The store key: the URL first (purges match on it), then the origin the client addressed (RFC 9111 §4:
+ * the whole target URI is the key; the upstream sees the host through X-Forwarded-Host and may build
+ * links or redirects from it), then the partition of one verified caller. A request target never contains
+ * a space, so neither part can be forged through the URL.
+ */
+export function cacheKey (url: string, origin: string, partition: string | null): string {
+  return partition === null ? `${url} ${origin}` : `${url} ${origin} ${partition}`
+}
+
+/** Every key of one URL, whatever its origin or partition, starts with this. */
+export function urlKeyPrefix (url: string): string {
+  return `${url} `
+}
+
+export function requestOrigin (request: FastifyRequest): string {
+  return `${request.protocol}://${request.host.toLowerCase()}`
 }
 
 export function policyRequest (request: FastifyRequest, identityOnly: boolean): CachePolicy.Request {
@@ -35,7 +49,7 @@ export function policyRequest (request: FastifyRequest, identityOnly: boolean): 
 /** Request fields the policy reads besides the Vary-selected ones (RFC 9111 §3, §3.5, §5.2.1). */
 const POLICY_FIELDS = ['host', 'cache-control', 'pragma'] as const
 /** Vary on these would put one caller's credentials into a shared store: such answers are not stored. */
-export const CREDENTIAL_FIELDS = new Set(['authorization', 'cookie', 'proxy-authorization'])
+export const CREDENTIAL_FIELDS: ReadonlySet<string> = new Set(['authorization', 'cookie', 'proxy-authorization'])
 
 /**
  * The request a stored policy keeps: only what the policy reads, so no token, cookie or other header of
@@ -44,17 +58,24 @@ export const CREDENTIAL_FIELDS = new Set(['authorization', 'cookie', 'proxy-auth
  */
 export function storedRequest (view: CachePolicy.Request, vary: string | string[] | number | undefined): CachePolicy.Request {
   const headers: Record<string, string | string[] | undefined> = {}
-  for (const field of POLICY_FIELDS) headers[field] = view.headers[field]
+  // Only fields that are there: http-cache-semantics tells "absent" from "present but undefined" (Vary).
+  for (const field of POLICY_FIELDS) copyPresent(headers, view.headers, field)
   if (view.headers.authorization !== undefined) headers.authorization = 'present'
   if (typeof vary === 'string') {
     for (const field of vary.toLowerCase().split(',')) {
       const name = field.trim()
-      if (name !== '' && !CREDENTIAL_FIELDS.has(name)) headers[name] = view.headers[name]
+      if (name !== '' && !CREDENTIAL_FIELDS.has(name)) copyPresent(headers, view.headers, name)
     }
   }
   return { method: view.method, url: view.url, headers: headers as CachePolicy.Headers }
 }
 
-export function variesOnCredentials (vary: string | string[] | number | undefined): boolean {
-  return typeof vary === 'string' && vary.toLowerCase().split(',').some((field) => CREDENTIAL_FIELDS.has(field.trim()))
+function copyPresent (to: Record<string, string | string[] | undefined>, from: CachePolicy.Headers, name: string): void {
+  const value = from[name]
+  if (value !== undefined) to[name] = value
+}
+
+/** Whether Vary names one of `fields`. */
+export function variesOn (vary: string | string[] | undefined, fields: ReadonlySet<string>): boolean {
+  return typeof vary === 'string' && vary.toLowerCase().split(',').some((field) => fields.has(field.trim()))
 }

@@ -26,7 +26,8 @@ import { hasConditionals, notModified } from './conditional.js'
 import { Fills, type Fill } from './fills.js'
 import { invalidatedUrls, UNSAFE_METHODS } from './invalidation.js'
 import { policyFacts, varyMatches } from './policy-facts.js'
-import { cacheKey, policyRequest, storedRequest, variesOnCredentials } from './request-view.js'
+import { cacheKey, policyRequest, requestOrigin, storedRequest, variesOn } from './request-view.js'
+import { policyHeaders, type PolicyHeaders } from './upstream-headers.js'
 import { kCacheState, kUpstreamHeaders, type UpstreamHeaders } from './request-state.js'
 import { RESPONSE_SEGMENT, type ResponseStore, type StoredResource, type StoredVariant, type StoreHit } from './store.js'
 import type { MemoryResponseStore } from './memory-store.js'
@@ -69,6 +70,11 @@ export interface ResponseCacheOptions {
   readonly refreshSecret: string
   /** Removes whatever an upstream answer put on the reply, keeping the gateway's own fields. */
   readonly dropUpstreamHeaders: (reply: FastifyReply) => void
+  /**
+   * Request fields whose client value is not what the upstream sees (the gateway sets or drops them) or
+   * that carry credentials: an answer selected by one (Vary) is not stored.
+   */
+  readonly gatewayFields: ReadonlySet<string>
 }
 
 export const REFRESH_HEADER = 'x-gatehouse-cache-refresh'
@@ -85,6 +91,8 @@ const MAX_VARIANTS = 16
  */
 const STALE_RETENTION_MS = 10 * 60_000
 const ERROR_RESPONSE = { status: 504, headers: {} }
+/** Not taken from a 304: they describe its (empty) body, not the stored one (http-cache-semantics' list). */
+const KEPT_ON_REVALIDATION = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'content-range'])
 
 export class ResponseCache {
   readonly #service: ResolvedService
@@ -95,6 +103,7 @@ export class ResponseCache {
   readonly #compressor: ResponseCompressor | null
   readonly #refreshSecret: string
   readonly #dropUpstreamHeaders: (reply: FastifyReply) => void
+  readonly #gatewayFields: ReadonlySet<string>
   readonly #refreshing = new Set<string>()
   #app: FastifyInstance | null = null
 
@@ -107,6 +116,7 @@ export class ResponseCache {
     this.#compressor = options.compressor
     this.#refreshSecret = options.refreshSecret
     this.#dropUpstreamHeaders = options.dropUpstreamHeaders
+    this.#gatewayFields = options.gatewayFields
   }
 
   /** The instance background refreshes are injected into (the gateway's root). */
@@ -125,11 +135,11 @@ export class ResponseCache {
     }
     const refresh = request.headers[REFRESH_HEADER] === this.#refreshSecret
     if (request.headers[REFRESH_HEADER] !== undefined) delete request.headers[REFRESH_HEADER]
-    const subject = this.#service.cache?.partitionBySubject === true ? request[kPrincipal]?.subject ?? null : null
+    const partition = this.#partitionOf(request)
     const state: CacheState = {
-      key: cacheKey(request.url, subject),
+      key: cacheKey(request.url, requestOrigin(request), partition),
       view: policyRequest(request, this.#compressor !== null),
-      shared: subject === null,
+      shared: partition === null,
       refresh,
       conditional: hasConditionals(request.headers),
       resource: null,
@@ -143,6 +153,15 @@ export class ResponseCache {
     }
     request[kCacheState] = state
     this.#look(request, reply, done, state)
+  }
+
+  /** The verified caller a partitioning service keeps answers for: `sub` is unique per issuer only. */
+  #partitionOf (request: FastifyRequest): string | null {
+    if (this.#service.cache?.partitionBySubject !== true) return null
+    const principal = request[kPrincipal]
+    if (principal === null || principal.subject === null) return null
+    const issuer = principal.claims.iss
+    return `${typeof issuer === 'string' ? encodeURIComponent(issuer) : '-'} ${principal.subject}`
   }
 
   #look (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, state: CacheState): void {
@@ -172,9 +191,13 @@ export class ResponseCache {
         }
         return
       }
+      if (freshMustRevalidate(variant, request)) {
+        this.#serve(request, reply, state, variant, CacheStatus.hit)
+        return
+      }
     }
     state.stale = variant
-    if (request.method === 'GET' && !state.refresh && !state.waited) {
+    if (request.method === 'GET' && !state.refresh && !state.waited && !this.#fills.passes(state.key)) {
       const fill = this.#fills.lead(state.key)
       if (fill === null) {
         state.waited = true
@@ -232,7 +255,9 @@ export class ResponseCache {
     const policy = variant.policy
     const headers = policy.responseHeaders()
     const cacheStatus = withTtl(status, policy.maxAge() - policy.age())
-    if (state.conditional && notModified(request.headers, policyFacts(policy))) {
+    const facts = policyFacts(policy)
+    // RFC 9110 §13.2.1: preconditions only apply to what would be a 2xx answer.
+    if (state.conditional && facts.status >= 200 && facts.status < 300 && notModified(request.headers, facts)) {
       reply.code(304)
       for (const name of NOT_MODIFIED_FIELDS) {
         const value = headers[name]
@@ -242,13 +267,14 @@ export class ResponseCache {
       reply.send()
       return
     }
-    reply.code(policyFacts(policy).status)
+    reply.code(facts.status)
     for (const name in headers) {
       if (!NOT_SERVED.has(name)) reply.header(name, headers[name])
     }
     reply.header(CACHE_STATUS_HEADER, cacheStatus)
     if (this.#compressor === null) reply.send(variant.body)
-    else this.#compressor.sendStored(reply, variant.body, `${state.key}\n${policyFacts(policy).responseTime}\n${variant.body.length}`)
+    // A strong ETag names the body across revalidations; without one, the time it was received does.
+    else this.#compressor.sendStored(reply, variant.body, `${state.key}\n${facts.etag ?? facts.responseTime}\n${variant.body.length}`)
   }
 
   #refreshInBackground (request: FastifyRequest, state: CacheState): void {
@@ -259,6 +285,8 @@ export class ResponseCache {
     delete headers['if-none-match']
     delete headers['if-modified-since']
     delete headers['content-length']
+    // Nobody reads the refresh's answer: never pay for compressing it.
+    headers['accept-encoding'] = 'identity'
     app.inject({ method: 'GET', url: request.url, headers: headers as Record<string, string>, remoteAddress: request.ip })
       .catch((error: unknown) => { request.log.warn({ err: error }, 'cache background refresh failed') })
       .finally(() => { this.#refreshing.delete(state.key) })
@@ -266,9 +294,17 @@ export class ResponseCache {
 
   // ---- the upstream's answer (reply-from's onResponse) -------------------------------------------------
 
-  /** Rewrites reply-from's response headers: keeps the upstream's own for the policy and the store. */
-  readonly keepUpstreamHeaders = (request: FastifyRequest, headers: UpstreamHeaders): void => {
+  /**
+   * reply-from's response headers, as forwarded: kept for the policy and the store, and returned for the
+   * client without the purge tags (they are for the gateway only, on every method).
+   */
+  readonly keepUpstreamHeaders = <T extends UpstreamHeaders>(request: FastifyRequest, headers: T): T => {
     if (request[kCacheState] !== null) request[kUpstreamHeaders] = headers
+    if (headers['cache-tag'] === undefined && headers['surrogate-key'] === undefined) return headers
+    const forClient: Record<string, unknown> = { ...headers }
+    delete forClient['cache-tag']
+    delete forClient['surrogate-key']
+    return forClient as T
   }
 
   readonly respond = (request: FastifyRequest, reply: FastifyReply, response: { stream: Readable }): void => {
@@ -296,22 +332,23 @@ export class ResponseCache {
       this.#serve(request, reply, state, state.stale, CacheStatus.staleIfError)
       return
     }
-    for (const name of TAG_HEADERS) reply.removeHeader(name)
-    const policy = new CachePolicy(storedRequest(state.view, headers.vary), { status, headers: headers as CachePolicy.Headers }, { shared: state.shared })
-    if (!this.#storable(policy, headers, status)) {
+    const policy = this.#policyFor(request, state, status, headers)
+    if (policy === null) {
+      this.#fills.pass(state.key)
       this.#settle(state)
       reply.header(CACHE_STATUS_HEADER, state.stale === null ? CacheStatus.miss : CacheStatus.staleReplaced)
       this.#send(reply, stream)
       return
     }
     state.storing = true
+    const tags = responseTags(headers)
     const capture = new BodyCapture(this.#maxObjectBytes, (body) => {
       if (body === null) {
         state.storing = false
         this.#settle(state)
         return
       }
-      this.#write(request, state, { policy, body, tags: responseTags(headers) })
+      this.#write(request, state, { policy, body, tags })
     })
     pipeline(stream, capture, ignoreStreamEnd)
     reply.header(CACHE_STATUS_HEADER, state.stale === null ? CacheStatus.missStored : CacheStatus.staleReplacedStored)
@@ -338,25 +375,79 @@ export class ResponseCache {
     done()
   }
 
+  /** The client left before its answer finished (onRequestAbort): a fill it led must not hold its waiters. */
+  readonly abandon = (request: FastifyRequest, done: HookHandlerDoneFunction): void => {
+    const state = request[kCacheState]
+    if (state !== null && !state.storing) this.#settle(state)
+    done()
+  }
+
   #revalidated (request: FastifyRequest, reply: FastifyReply, state: CacheState, stale: StoredVariant, headers: UpstreamHeaders): void {
-    const { policy, matches } = stale.policy.revalidatedPolicy(storedRequest(state.view, headers.vary ?? policyFacts(stale.policy).varyHeader), { status: 304, headers: headers as CachePolicy.Headers })
     this.#dropUpstreamHeaders(reply)
-    // RFC 9111 §4.3.4: a 304 naming none of the stored validators updates nothing; its body is gone, so the
-    // stored body with its old headers is still the best answer this cache has.
-    const variant = matches ? { policy, body: stale.body, tags: stale.tags } : stale
-    if (matches && policy.storable()) {
+    const refreshed = this.#refreshed(request, state, stale, headers)
+    if (refreshed !== null) {
       state.storing = true
-      this.#write(request, state, variant)
+      this.#write(request, state, refreshed)
     } else {
       this.#settle(state)
     }
-    this.#serve(request, reply, state, variant, CacheStatus.revalidated)
+    this.#serve(request, reply, state, refreshed ?? stale, CacheStatus.revalidated)
   }
 
-  #storable (policy: CachePolicy, headers: UpstreamHeaders, status: number): boolean {
-    if (status === 206 || !policy.storable() || retention(policy) <= 0) return false
+  /**
+   * The stored response updated by a 304 (RFC 9111 §4.3.4), or null when the 304 names none of its
+   * validators (its body is gone, so the stored one with its old headers is still the best answer) or the
+   * result may not be stored. RFC 9111 §3.2: the 304's fields replace the stored ones and new ones are
+   * added (http-cache-semantics only replaces fields the stored response already had).
+   */
+  #refreshed (request: FastifyRequest, state: CacheState, stale: StoredVariant, upstream: UpstreamHeaders): StoredVariant | null {
+    try {
+      const headers = policyHeaders(upstream)
+      if (headers === null) return null
+      const { matches } = stale.policy.revalidatedPolicy(state.view, { status: 304, headers: headers as CachePolicy.Headers })
+      if (!matches) return null
+      const facts = policyFacts(stale.policy)
+      const merged: PolicyHeaders = { ...facts.headers }
+      for (const name in headers) {
+        if (!KEPT_ON_REVALIDATION.has(name)) merged[name] = headers[name] as string | string[]
+      }
+      if (!this.#mayStore(merged)) return null
+      const policy = new CachePolicy(storedRequest(state.view, merged.vary), { status: facts.status, headers: merged as CachePolicy.Headers }, { shared: state.shared })
+      return policy.storable() ? { policy, body: stale.body, tags: stale.tags } : null
+    } catch (error) {
+      request.log.warn({ err: error }, 'cache could not read the upstream 304; served the stored answer unchanged')
+      return null
+    }
+  }
+
+  /**
+   * The policy of a storable upstream answer, or null. Runs inside undici's response callback, where a
+   * throw would escape as an uncaught exception: anything unexpected is logged and the answer passes
+   * through unstored.
+   */
+  #policyFor (request: FastifyRequest, state: CacheState, status: number, upstream: UpstreamHeaders): CachePolicy | null {
+    try {
+      const headers = policyHeaders(upstream)
+      if (headers === null || !this.#mayStore(headers)) return null
+      const policy = new CachePolicy(storedRequest(state.view, headers.vary), { status, headers: headers as CachePolicy.Headers }, { shared: state.shared })
+      return this.#storable(policy, headers, status) ? policy : null
+    } catch (error) {
+      request.log.warn({ err: error }, 'cache could not read the upstream answer; passed through unstored')
+      return null
+    }
+  }
+
+  /** Before any policy work: what this gateway never stores, whatever the directives say. */
+  #mayStore (headers: PolicyHeaders): boolean {
     // Cookies are one client's (RFC 9111 §7.3 leaves it to the cache); never handed to another.
-    if (headers['set-cookie'] !== undefined || variesOnCredentials(headers.vary)) return false
+    if (headers['set-cookie'] !== undefined) return false
+    // Selected by a field the gateway rewrites (identity headers, forwarding headers) or by a caller's
+    // credentials: the client's value is not what the upstream saw, or is not ours to store.
+    return !variesOn(headers.vary, this.#gatewayFields)
+  }
+
+  #storable (policy: CachePolicy, headers: PolicyHeaders, status: number): boolean {
+    if (status === 206 || !policy.storable() || retention(policy) <= 0) return false
     // The identity body was asked for: an encoded one would be served to clients that cannot decode it.
     const encoding = headers['content-encoding']
     if (this.#compressor !== null && encoding !== undefined && encoding !== 'identity') return false
@@ -365,8 +456,10 @@ export class ResponseCache {
   }
 
   #allowsStaleIfError (stale: StoredVariant, state: CacheState): boolean {
-    // http-cache-semantics keeps the stale policy for an error answer exactly when stale-if-error allows it.
-    return !stale.policy.revalidatedPolicy(state.view, ERROR_RESPONSE).modified
+    // Only what the upstream allowed (RFC 5861 §4): http-cache-semantics would also hand back any fresh
+    // response, e.g. to a request that asked for revalidation (no-cache). Within that allowance it keeps
+    // the stale policy for an error answer exactly when stale-if-error still covers its age.
+    return policyFacts(stale.policy).staleIfError && !stale.policy.revalidatedPolicy(state.view, ERROR_RESPONSE).modified
   }
 
   #write (request: FastifyRequest, state: CacheState, variant: StoredVariant): void {
@@ -378,6 +471,7 @@ export class ResponseCache {
     for (const stored of variants) ttl = Math.max(ttl, retention(stored.policy))
     const resource: StoredResource = { variants }
     state.resource = resource
+    this.#fills.collapse(state.key)
     if (this.#memory !== null) {
       this.#memory.write(storeId(state.key), resource, ttl)
       state.storing = false
@@ -410,12 +504,14 @@ export class ResponseCache {
       done(null, payload)
       return
     }
-    const subject = this.#service.cache?.partitionBySubject === true ? request[kPrincipal]?.subject ?? null : null
+    const partition = this.#partitionOf(request)
+    const origin = requestOrigin(request)
     const locations = [headerText(reply.getHeader('location')), headerText(reply.getHeader('content-location'))]
     const keys: string[] = []
+    // The shared answers, and this caller's own partition (other callers' partitions keep theirs).
     for (const url of invalidatedUrls(request.url, request.headers.host, this.#service.prefix, locations)) {
-      keys.push(url)
-      if (subject !== null) keys.push(cacheKey(url, subject))
+      keys.push(cacheKey(url, origin, null))
+      if (partition !== null) keys.push(cacheKey(url, origin, partition))
     }
     let pending = keys.length
     for (const key of keys) {
@@ -433,6 +529,16 @@ function retention (policy: CachePolicy): number {
   const ttl = policy.timeToLive()
   const facts = policyFacts(policy)
   return facts.etag !== null || facts.lastModified !== null ? ttl + STALE_RETENTION_MS : ttl
+}
+
+/**
+ * http-cache-semantics revalidates every `must-revalidate` answer, fresh or not; RFC 9111 §5.2.2.2 only
+ * asks that once it is stale. A fresh one is served when the request has no cache directives of its own
+ * (those the library does weigh).
+ */
+function freshMustRevalidate (variant: StoredVariant, request: FastifyRequest): boolean {
+  return policyFacts(variant.policy).mustRevalidate && !variant.policy.stale() &&
+    request.headers['cache-control'] === undefined && request.headers.pragma === undefined
 }
 
 function storeId (key: string): string {

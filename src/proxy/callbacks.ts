@@ -82,9 +82,7 @@ export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, fo
 
   /** A caching service keeps the forwarded headers for its policy and store. */
   function rewriteAndKeepResponseHeaders (headers: ResponseHeaders, request: FastifyRequest): ResponseHeaders {
-    const forwarded = filterResponseHeaders(headers, forwarding.ownedResponseHeaders);
-    (cache as ResponseCache).keepUpstreamHeaders(request, forwarded)
-    return forwarded
+    return (cache as ResponseCache).keepUpstreamHeaders(request, filterResponseHeaders(headers, forwarding.ownedResponseHeaders))
   }
 
   /** WebSocket upgrades only (plain requests pick their replica in the dispatcher). */

@@ -123,3 +123,13 @@ export function forwardRequestHeaders (request: FastifyRequest, headers: Incomin
   if (context.identity !== null) writeIdentityHeaders(out, request[kPrincipal], context.identity)
   return out
 }
+
+/**
+ * Request fields whose value at the upstream is the gateway's, not the client's: what it writes, drops or
+ * believes only from trusted proxies, and the service's identity and credential headers. A response that
+ * varies on one of them cannot be matched against the client's request (src/cache).
+ */
+export function gatewayControlledFields (context: ForwardingContext): ReadonlySet<string> {
+  return new Set([...NEVER_FORWARDED, ...FROM_TRUSTED_PROXY_ONLY, ...HOP_BY_HOP, ...(context.dropped ?? []),
+    ...(context.identity ?? []).map(([header]) => header)])
+}

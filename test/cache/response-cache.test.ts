@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { kResponseStore } from '../../plugins/cache.js'
 import { gatewayFor, oneService } from '../helpers/gateway.js'
+import { HS_SECRET, hsToken } from '../helpers/jwt.js'
 import { startScriptedUpstream, type ScriptedUpstream } from './scripted-upstream.js'
 
 let upstream: ScriptedUpstream
@@ -197,7 +198,7 @@ describe('Vary', () => {
     const hit = await get('/users/lang', { authorization: 'Bearer other', 'accept-language': 'en' })
     expect(hit.headers['cache-status']).toMatch(/^gatehouse; hit/)
     const memory = gateway[kResponseStore]?.memory
-    const stored = memory?.read('gatehouse-response:/users/lang')?.item.variants[0]?.policy.toObject()
+    const stored = memory?.read('gatehouse-response:/users/lang http://localhost:80')?.item.variants[0]?.policy.toObject()
     expect(stored?.reqh).toEqual(expect.objectContaining({ 'accept-language': 'en', authorization: 'present' }))
     expect(JSON.stringify(stored)).not.toMatch(/secret-(token|cookie)/)
   })
@@ -335,11 +336,19 @@ describe('collapsing', () => {
   })
 
   it('lets waiters go upstream themselves when the first answer cannot be stored', async () => {
-    upstream.script('/private', { headers: { 'cache-control': 'private' }, body: 'mine', delay: 100 })
+    const arrivals: number[] = []
+    upstream.script('/private', () => { arrivals.push(Date.now()); return { headers: { 'cache-control': 'private' }, body: 'mine', delay: 300 } })
     await cachingGateway()
     const answers = await Promise.all(Array.from({ length: 5 }, async () => await get('/users/private')))
     expect(answers.every((answer) => answer.body === 'mine')).toBe(true)
     expect(upstream.hits('/private')).toBe(5)
+    // The first went alone; the others were released when its answer turned out not storable.
+    expect(arrivals[1]! - arrivals[0]!).toBeGreaterThanOrEqual(250)
+    // From then on they do not wait for each other (hit-for-pass): all reach the upstream before any answer.
+    arrivals.length = 0
+    await Promise.all(Array.from({ length: 5 }, async () => await get('/users/private')))
+    expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeLessThan(250)
+    expect(upstream.hits('/private')).toBe(10)
   })
 })
 
@@ -379,6 +388,92 @@ describe('response hooks', () => {
       expect(answer.headers['access-control-allow-origin']).toBe('https://app.example')
     }
     expect(hit.headers['cache-status']).toMatch(/^gatehouse; hit/)
+  })
+})
+
+describe('what the reviewer found (each once a wrong answer or a crash)', () => {
+  it('joins a Cache-Control sent on two lines, and does not store (nor crash on) two ETags', async () => {
+    upstream.server.removeAllListeners('request')
+    upstream.server.on('request', (request, response) => {
+      response.setHeader('cache-control', request.url === '/two-lines' ? ['public', 'max-age=60'] : 'max-age=60')
+      if (request.url === '/two-etags') response.setHeader('etag', ['"a"', '"b"'])
+      response.end('x')
+    })
+    await cachingGateway()
+    await get('/users/two-lines')
+    expect((await get('/users/two-lines')).headers['cache-status']).toMatch(/^gatehouse; hit/)
+    expect((await get('/users/two-etags')).statusCode).toBe(200)
+    expect((await get('/users/two-etags')).headers['cache-status']).toBe('gatehouse; fwd=miss')
+  })
+
+  it('matches a Vary field the request does not send', async () => {
+    upstream.script('/o', { headers: { 'cache-control': 'max-age=60', vary: 'Origin' }, body: 'o' })
+    await cachingGateway()
+    await get('/users/o')
+    expect((await get('/users/o')).headers['cache-status']).toMatch(/^gatehouse; hit/)
+    expect(upstream.hits('/o')).toBe(1)
+  })
+
+  it('keys by the host the client addressed', async () => {
+    upstream.script('/h', ({ headers }) => ({ headers: { 'cache-control': 'max-age=60' }, body: `for ${String(headers['x-forwarded-host'])}` }))
+    await cachingGateway()
+    expect((await get('/users/h', { host: 'a.example' })).body).toBe('for a.example')
+    expect((await get('/users/h', { host: 'evil.example' })).body).toBe('for evil.example')
+    expect((await get('/users/h', { host: 'a.example' })).body).toBe('for a.example')
+    expect(upstream.hits('/h')).toBe(2)
+  })
+
+  it('does not store an answer that varies on a header the gateway sets (identity, forwarding)', async () => {
+    upstream.script('/me', ({ headers }) => ({ headers: { 'cache-control': 's-maxage=60', vary: 'X-User-Id' }, body: `me ${String(headers['x-user-id'])}` }))
+    gateway = await gatewayFor(oneService([upstream.url], { cache: true, auth: true }, { auth: { secrets: [{ secret: HS_SECRET }] } }))
+    const alice = await get('/users/me', { authorization: `Bearer ${await hsToken({ sub: 'alice' })}` })
+    const bob = await get('/users/me', { authorization: `Bearer ${await hsToken({ sub: 'bob' })}` })
+    expect([alice.body, bob.body]).toEqual(['me alice', 'me bob'])
+    expect(bob.headers['cache-status']).toBe('gatehouse; fwd=miss')
+  })
+
+  it('serves a fresh must-revalidate answer without asking the upstream', async () => {
+    upstream.script('/mr', { headers: { 'cache-control': 'max-age=60, must-revalidate', etag: '"m"' }, body: 'm' })
+    await cachingGateway()
+    await get('/users/mr')
+    expect((await get('/users/mr')).headers['cache-status']).toMatch(/^gatehouse; hit/)
+    expect(upstream.hits('/mr')).toBe(1)
+  })
+
+  it('adds the fields a 304 brings (a new max-age makes the entry fresh again)', async () => {
+    upstream.script('/add', ({ hits }) => hits === 1
+      ? { headers: { etag: '"v"', 'cache-control': 'no-cache' }, body: 'stored' }
+      : { status: 304, headers: { etag: '"v"', 'cache-control': 'max-age=60', 'x-added': 'yes' } })
+    await cachingGateway()
+    await get('/users/add')
+    const revalidated = await get('/users/add')
+    expect(revalidated.body).toBe('stored')
+    expect(revalidated.headers['x-added']).toBe('yes')
+    expect((await get('/users/add')).headers['cache-status']).toMatch(/^gatehouse; hit/)
+    expect(upstream.hits('/add')).toBe(2)
+  })
+
+  it('does not hand out a stored answer on error when the upstream never allowed stale-if-error', async () => {
+    upstream.script('/fresh', ({ hits }) => hits === 1 ? { headers: { 'cache-control': 'max-age=60' }, body: 'fresh' } : { status: 503, body: 'down' })
+    await cachingGateway()
+    await get('/users/fresh')
+    const answer = await get('/users/fresh', { 'cache-control': 'no-cache' })
+    expect(answer.statusCode).toBe(503)
+  })
+
+  it('strips purge tags from answers to unsafe methods too', async () => {
+    upstream.script('/tagged', { status: 201, headers: { 'cache-tag': 'internal' }, body: '' })
+    await cachingGateway()
+    const post = await gateway.inject({ method: 'POST', url: '/users/tagged', payload: 'x' })
+    expect(post.headers['cache-tag']).toBeUndefined()
+  })
+
+  it('answers a client conditional against a stored 404 with the 404, not a 304', async () => {
+    upstream.script('/missing', { status: 404, headers: { 'cache-control': 'max-age=60', 'last-modified': new Date(Date.now() - 60_000).toUTCString() }, body: 'nope' })
+    await cachingGateway()
+    await get('/users/missing')
+    const answer = await get('/users/missing', { 'if-modified-since': new Date().toUTCString() })
+    expect(answer.statusCode).toBe(404)
   })
 })
 
