@@ -67,7 +67,6 @@ async function serviceCacheHooks (scope: FastifyInstance, { cache }: ServiceCach
   scope.addHook('onRequest', cache.lookup)
   scope.addHook('onSend', cache.invalidate)
   scope.addHook('onResponse', cache.finish)
-  scope.addHook('onRequestAbort', cache.abandon)
 }
 
 /** Not encapsulated: the hooks belong to the service's scope, so they run for the proxy routes registered after. */

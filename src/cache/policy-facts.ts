@@ -8,7 +8,17 @@ import type CachePolicy from 'http-cache-semantics'
 
 type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>
 
+/**
+ * Stored fields never copied onto an answer: the body decides its own length, purge tags are the gateway's,
+ * hop-by-hop fields are the connection's (RFC 9110 §7.6.1), and Age and Date are the answer's own (Age is
+ * computed per answer, Date is Node's).
+ */
+const NOT_SERVED = new Set(['content-length', 'cache-tag', 'surrogate-key', 'age', 'date', 'warning', 'connection',
+  'keep-alive', 'proxy-connection', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
+
 export interface PolicyFacts {
+  /** The stored fields an answer from it carries, in order (computed once, not per hit). */
+  readonly served: ReadonlyArray<readonly [name: string, value: string | string[]]>
   /** The stored response's headers (the policy's own object: never modified). */
   readonly headers: Readonly<Record<string, string | string[]>>
   /** `must-revalidate` (fresh answers may still be used as they are). */
@@ -47,7 +57,13 @@ function readFacts (stored: CachePolicy.CachePolicyObject): PolicyFacts {
   const directives = stored.rescc as Record<string, string | boolean | undefined>
   const varyHeader = headers.vary?.trim().toLowerCase()
   const fields = varyHeader === undefined || varyHeader === '' ? null : varyHeader.split(/\s*,\s*/)
+  const served: Array<readonly [string, string | string[]]> = []
+  for (const name in headers) {
+    const value = (stored.resh as Record<string, string | string[] | undefined>)[name]
+    if (value !== undefined && !NOT_SERVED.has(name)) served.push([name, value])
+  }
   return {
+    served,
     headers: stored.resh as Record<string, string | string[]>,
     mustRevalidate: directives['must-revalidate'] !== undefined,
     staleIfError: directives['stale-if-error'] !== undefined,

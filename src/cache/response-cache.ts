@@ -31,12 +31,13 @@ import { policyHeaders, type PolicyHeaders } from './upstream-headers.js'
 import { kCacheState, kUpstreamHeaders, type UpstreamHeaders } from './request-state.js'
 import { RESPONSE_SEGMENT, type ResponseStore, type StoredResource, type StoredVariant, type StoreHit } from './store.js'
 import type { MemoryResponseStore } from './memory-store.js'
-import { TAG_HEADERS, responseTags } from './tags.js'
+import { responseTags } from './tags.js'
 
 /** Per-request cache state, created for GET and HEAD requests of a caching service only. */
 export interface CacheState {
   readonly key: string
-  readonly view: CachePolicy.Request
+  /** The request as the policy sees it: made only when a decision needs it (a plain fresh hit does not). */
+  view: CachePolicy.Request | null
   /** Shared-cache rules (false: a partition of one verified subject, private-cache rules). */
   readonly shared: boolean
   /** A background refresh sent by this cache (stale-while-revalidate): never answered from the store. */
@@ -80,10 +81,8 @@ export interface ResponseCacheOptions {
 export const REFRESH_HEADER = 'x-gatehouse-cache-refresh'
 /** RFC 5861 §4: the upstream answers that stale-if-error may hide. */
 const ERROR_STATUSES = new Set([500, 502, 503, 504])
-/** Headers of a stored response never copied onto an answer: the body decides its own length. */
-const NOT_SERVED = new Set<string>(['content-length', ...TAG_HEADERS])
 /** RFC 9110 §15.4.5: what a 304 carries. */
-const NOT_MODIFIED_FIELDS = ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'age']
+const NOT_MODIFIED_FIELDS = ['cache-control', 'content-location', 'etag', 'expires', 'vary']
 const MAX_VARIANTS = 16
 /**
  * How long a response with a validator stays stored past its freshness: it can still be revalidated
@@ -138,7 +137,7 @@ export class ResponseCache {
     const partition = this.#partitionOf(request)
     const state: CacheState = {
       key: cacheKey(request.url, requestOrigin(request), partition),
-      view: policyRequest(request, this.#compressor !== null),
+      view: null,
       shared: partition === null,
       refresh,
       conditional: hasConditionals(request.headers),
@@ -153,6 +152,11 @@ export class ResponseCache {
     }
     request[kCacheState] = state
     this.#look(request, reply, done, state)
+  }
+
+  #viewOf (request: FastifyRequest, state: CacheState): CachePolicy.Request {
+    state.view ??= policyRequest(request, this.#compressor !== null)
+    return state.view
   }
 
   /** The verified caller a partitioning service keeps answers for: `sub` is unique per issuer only. */
@@ -181,7 +185,13 @@ export class ResponseCache {
     state.stale = null
     const variant = this.#usableVariant(state, request)
     if (variant !== null && !state.refresh) {
-      const result = variant.policy.evaluateRequest(state.view)
+      // The common hit: no cache directives in the request, fresh. Same answer as evaluateRequest() without
+      // building the request view or parsing anything (and, unlike it, a fresh must-revalidate is served).
+      if (request.headers['cache-control'] === undefined && request.headers.pragma === undefined && !variant.policy.stale()) {
+        this.#serve(request, reply, state, variant, CacheStatus.hit)
+        return
+      }
+      const result = variant.policy.evaluateRequest(this.#viewOf(request, state))
       if (result.response !== undefined) {
         if (result.revalidation === undefined) {
           this.#serve(request, reply, state, variant, CacheStatus.hit)
@@ -205,6 +215,9 @@ export class ResponseCache {
         return
       }
       state.fill = fill
+      // A leader whose client leaves before its answer is stored must not hold the waiters (a hook for
+      // every request would cost a listener and a closure per request; leaders are misses only).
+      reply.raw.once('close', () => { if (!state.storing) this.#settle(state) })
     }
     this.#prepareUpstreamRequest(request, state)
     done()
@@ -216,7 +229,7 @@ export class ResponseCache {
     if (variants === undefined) return null
     for (const variant of variants) {
       const facts = policyFacts(variant.policy)
-      if (!varyMatches(facts, state.view.headers)) continue
+      if (facts.vary !== null && !varyMatches(facts, this.#viewOf(request, state).headers)) continue
       // RFC 9111 §3.5: an answer is reused for a request with Authorization only when it says so.
       if (state.shared && request.headers.authorization !== undefined && !facts.allowsAuthorized) return null
       return variant
@@ -228,7 +241,7 @@ export class ResponseCache {
   #prepareUpstreamRequest (request: FastifyRequest, state: CacheState): void {
     const stale = state.stale
     if (stale === null || request.method !== 'GET' || state.conditional) return
-    const validators = stale.policy.revalidationHeaders(state.view)
+    const validators = stale.policy.revalidationHeaders(this.#viewOf(request, state))
     const ifNoneMatch = validators['if-none-match']
     const ifModifiedSince = validators['if-modified-since']
     if (typeof ifNoneMatch === 'string') state.ifNoneMatch = ifNoneMatch
@@ -253,25 +266,25 @@ export class ResponseCache {
 
   #serve (request: FastifyRequest, reply: FastifyReply, state: CacheState, variant: StoredVariant, status: string): void {
     const policy = variant.policy
-    const headers = policy.responseHeaders()
-    const cacheStatus = withTtl(status, policy.maxAge() - policy.age())
     const facts = policyFacts(policy)
+    const age = policy.age()
+    const ttl = policy.maxAge() - age
     // RFC 9110 §13.2.1: preconditions only apply to what would be a 2xx answer.
     if (state.conditional && facts.status >= 200 && facts.status < 300 && notModified(request.headers, facts)) {
       reply.code(304)
       for (const name of NOT_MODIFIED_FIELDS) {
-        const value = headers[name]
+        const value = facts.headers[name]
         if (value !== undefined) reply.header(name, value)
       }
-      reply.header(CACHE_STATUS_HEADER, status === CacheStatus.hit ? withTtl(CacheStatus.notModified, policy.maxAge() - policy.age()) : cacheStatus)
+      reply.header('age', Math.round(age))
+      reply.header(CACHE_STATUS_HEADER, withTtl(status === CacheStatus.hit ? CacheStatus.notModified : status, ttl))
       reply.send()
       return
     }
     reply.code(facts.status)
-    for (const name in headers) {
-      if (!NOT_SERVED.has(name)) reply.header(name, headers[name])
-    }
-    reply.header(CACHE_STATUS_HEADER, cacheStatus)
+    for (const [name, value] of facts.served) reply.header(name, value)
+    reply.header('age', Math.round(age))
+    reply.header(CACHE_STATUS_HEADER, withTtl(status, ttl))
     if (this.#compressor === null) reply.send(variant.body)
     // A strong ETag names the body across revalidations; without one, the time it was received does.
     else this.#compressor.sendStored(reply, variant.body, `${state.key}\n${facts.etag ?? facts.responseTime}\n${variant.body.length}`)
@@ -325,7 +338,7 @@ export class ResponseCache {
       this.#revalidated(request, reply, state, state.stale, headers)
       return
     }
-    if (state.stale !== null && ERROR_STATUSES.has(status) && this.#allowsStaleIfError(state.stale, state)) {
+    if (state.stale !== null && ERROR_STATUSES.has(status) && this.#allowsStaleIfError(request, state.stale, state)) {
       stream.destroy()
       this.#dropUpstreamHeaders(reply)
       this.#settle(state)
@@ -363,20 +376,13 @@ export class ResponseCache {
     const state = request[kCacheState]
     if (state === null) return false
     this.#settle(state)
-    if (state.stale === null || !this.#allowsStaleIfError(state.stale, state)) return false
+    if (state.stale === null || !this.#allowsStaleIfError(request, state.stale, state)) return false
     this.#serve(request, reply, state, state.stale, CacheStatus.staleIfError)
     return true
   }
 
   /** The end of every request of a caching service (onResponse): a fill nobody settled is settled now. */
   readonly finish = (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {
-    const state = request[kCacheState]
-    if (state !== null && !state.storing) this.#settle(state)
-    done()
-  }
-
-  /** The client left before its answer finished (onRequestAbort): a fill it led must not hold its waiters. */
-  readonly abandon = (request: FastifyRequest, done: HookHandlerDoneFunction): void => {
     const state = request[kCacheState]
     if (state !== null && !state.storing) this.#settle(state)
     done()
@@ -404,7 +410,8 @@ export class ResponseCache {
     try {
       const headers = policyHeaders(upstream)
       if (headers === null) return null
-      const { matches } = stale.policy.revalidatedPolicy(state.view, { status: 304, headers: headers as CachePolicy.Headers })
+      const view = this.#viewOf(request, state)
+      const { matches } = stale.policy.revalidatedPolicy(view, { status: 304, headers: headers as CachePolicy.Headers })
       if (!matches) return null
       const facts = policyFacts(stale.policy)
       const merged: PolicyHeaders = { ...facts.headers }
@@ -412,7 +419,7 @@ export class ResponseCache {
         if (!KEPT_ON_REVALIDATION.has(name)) merged[name] = headers[name] as string | string[]
       }
       if (!this.#mayStore(merged)) return null
-      const policy = new CachePolicy(storedRequest(state.view, merged.vary), { status: facts.status, headers: merged as CachePolicy.Headers }, { shared: state.shared })
+      const policy = new CachePolicy(storedRequest(view, merged.vary), { status: facts.status, headers: merged as CachePolicy.Headers }, { shared: state.shared })
       return policy.storable() ? { policy, body: stale.body, tags: stale.tags } : null
     } catch (error) {
       request.log.warn({ err: error }, 'cache could not read the upstream 304; served the stored answer unchanged')
@@ -429,7 +436,7 @@ export class ResponseCache {
     try {
       const headers = policyHeaders(upstream)
       if (headers === null || !this.#mayStore(headers)) return null
-      const policy = new CachePolicy(storedRequest(state.view, headers.vary), { status, headers: headers as CachePolicy.Headers }, { shared: state.shared })
+      const policy = new CachePolicy(storedRequest(this.#viewOf(request, state), headers.vary), { status, headers: headers as CachePolicy.Headers }, { shared: state.shared })
       return this.#storable(policy, headers, status) ? policy : null
     } catch (error) {
       request.log.warn({ err: error }, 'cache could not read the upstream answer; passed through unstored')
@@ -455,11 +462,11 @@ export class ResponseCache {
     return !(length > this.#maxObjectBytes)
   }
 
-  #allowsStaleIfError (stale: StoredVariant, state: CacheState): boolean {
+  #allowsStaleIfError (request: FastifyRequest, stale: StoredVariant, state: CacheState): boolean {
     // Only what the upstream allowed (RFC 5861 §4): http-cache-semantics would also hand back any fresh
     // response, e.g. to a request that asked for revalidation (no-cache). Within that allowance it keeps
     // the stale policy for an error answer exactly when stale-if-error still covers its age.
-    return policyFacts(stale.policy).staleIfError && !stale.policy.revalidatedPolicy(state.view, ERROR_RESPONSE).modified
+    return policyFacts(stale.policy).staleIfError && !stale.policy.revalidatedPolicy(this.#viewOf(request, state), ERROR_RESPONSE).modified
   }
 
   #write (request: FastifyRequest, state: CacheState, variant: StoredVariant): void {
