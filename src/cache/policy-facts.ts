@@ -35,6 +35,10 @@ export interface PolicyFacts {
   readonly allowsAuthorized: boolean
   readonly etag: string | null
   readonly lastModified: string | null
+  /** Freshness lifetime in seconds (RFC 9111 §4.2.1), fixed once stored: http-cache-semantics' maxAge(). */
+  readonly maxAge: number
+  /** The Age the upstream sent, in seconds (RFC 9111 §4.2.3 initial age, with the response time below). */
+  readonly initialAge: number
   /** The stored response's status code. */
   readonly status: number
   /** Milliseconds the policy was made at (a stored body's version, with the key). */
@@ -46,13 +50,13 @@ const facts = new WeakMap<CachePolicy, PolicyFacts>()
 export function policyFacts (policy: CachePolicy): PolicyFacts {
   let known = facts.get(policy)
   if (known === undefined) {
-    known = readFacts(policy.toObject())
+    known = readFacts(policy, policy.toObject())
     facts.set(policy, known)
   }
   return known
 }
 
-function readFacts (stored: CachePolicy.CachePolicyObject): PolicyFacts {
+function readFacts (policy: CachePolicy, stored: CachePolicy.CachePolicyObject): PolicyFacts {
   const headers = stored.resh as Record<string, string | undefined>
   const directives = stored.rescc as Record<string, string | boolean | undefined>
   const varyHeader = headers.vary?.trim().toLowerCase()
@@ -73,6 +77,8 @@ function readFacts (stored: CachePolicy.CachePolicyObject): PolicyFacts {
     allowsAuthorized: directives.public !== undefined || directives['s-maxage'] !== undefined || directives['must-revalidate'] !== undefined,
     etag: headers.etag ?? null,
     lastModified: headers['last-modified'] ?? null,
+    maxAge: policy.maxAge(),
+    initialAge: Math.max(0, Number.parseInt(headers.age ?? '0', 10) || 0),
     status: stored.st,
     responseTime: stored.t
   }
@@ -86,4 +92,9 @@ export function varyMatches (known: PolicyFacts, headers: RequestHeaders): boole
     if (headers[name] !== known.selecting[name]) return false
   }
   return true
+}
+
+/** Current age in seconds, as http-cache-semantics' age() computes it, without re-reading headers. */
+export function currentAge (known: PolicyFacts, now: number): number {
+  return known.initialAge + (now - known.responseTime) / 1000
 }

@@ -25,7 +25,7 @@ import { CACHE_STATUS_HEADER, CacheStatus, withTtl } from './cache-status.js'
 import { hasConditionals, notModified } from './conditional.js'
 import { Fills, type Fill } from './fills.js'
 import { invalidatedUrls, UNSAFE_METHODS } from './invalidation.js'
-import { policyFacts, varyMatches } from './policy-facts.js'
+import { currentAge, policyFacts, varyMatches } from './policy-facts.js'
 import { cacheKey, policyRequest, requestOrigin, storedRequest, variesOn } from './request-view.js'
 import { policyHeaders, type PolicyHeaders } from './upstream-headers.js'
 import { kCacheState, kUpstreamHeaders, type UpstreamHeaders } from './request-state.js'
@@ -186,8 +186,10 @@ export class ResponseCache {
     const variant = this.#usableVariant(state, request)
     if (variant !== null && !state.refresh) {
       // The common hit: no cache directives in the request, fresh. Same answer as evaluateRequest() without
-      // building the request view or parsing anything (and, unlike it, a fresh must-revalidate is served).
-      if (request.headers['cache-control'] === undefined && request.headers.pragma === undefined && !variant.policy.stale()) {
+      // building the request view or parsing anything, except for a fresh `must-revalidate` answer, which
+      // http-cache-semantics always revalidates and RFC 9111 §5.2.2.2 lets a cache serve until it is stale.
+      const facts = policyFacts(variant.policy)
+      if (request.headers['cache-control'] === undefined && request.headers.pragma === undefined && facts.maxAge > currentAge(facts, Date.now())) {
         this.#serve(request, reply, state, variant, CacheStatus.hit)
         return
       }
@@ -199,10 +201,6 @@ export class ResponseCache {
           this.#refreshInBackground(request, state)
           this.#serve(request, reply, state, variant, CacheStatus.staleWhileRevalidate)
         }
-        return
-      }
-      if (freshMustRevalidate(variant, request)) {
-        this.#serve(request, reply, state, variant, CacheStatus.hit)
         return
       }
     }
@@ -265,10 +263,9 @@ export class ResponseCache {
   // ---- answering from the store -------------------------------------------------------------------------
 
   #serve (request: FastifyRequest, reply: FastifyReply, state: CacheState, variant: StoredVariant, status: string): void {
-    const policy = variant.policy
-    const facts = policyFacts(policy)
-    const age = policy.age()
-    const ttl = policy.maxAge() - age
+    const facts = policyFacts(variant.policy)
+    const age = currentAge(facts, Date.now())
+    const ttl = facts.maxAge - age
     // RFC 9110 §13.2.1: preconditions only apply to what would be a 2xx answer.
     if (state.conditional && facts.status >= 200 && facts.status < 300 && notModified(request.headers, facts)) {
       reply.code(304)
@@ -536,16 +533,6 @@ function retention (policy: CachePolicy): number {
   const ttl = policy.timeToLive()
   const facts = policyFacts(policy)
   return facts.etag !== null || facts.lastModified !== null ? ttl + STALE_RETENTION_MS : ttl
-}
-
-/**
- * http-cache-semantics revalidates every `must-revalidate` answer, fresh or not; RFC 9111 §5.2.2.2 only
- * asks that once it is stale. A fresh one is served when the request has no cache directives of its own
- * (those the library does weigh).
- */
-function freshMustRevalidate (variant: StoredVariant, request: FastifyRequest): boolean {
-  return policyFacts(variant.policy).mustRevalidate && !variant.policy.stale() &&
-    request.headers['cache-control'] === undefined && request.headers.pragma === undefined
 }
 
 function storeId (key: string): string {
