@@ -28,9 +28,18 @@ export class MemoryResponseStore implements ResponseStore {
 
   /** The synchronous lookup behind get(), for callers in the same process. */
   read (id: string): StoreHit<StoredResource> | null {
+    const entry = this.#touch(id, Date.now())
+    return entry === null ? null : { item: entry.resource, stored: entry.stored, ttl: entry.expires - Date.now() }
+  }
+
+  /** read() without the abstract-cache envelope: the cache's lookup on every request. */
+  resource (id: string, now: number): StoredResource | null {
+    return this.#touch(id, now)?.resource ?? null
+  }
+
+  #touch (id: string, now: number): MemoryEntry | null {
     const entry = this.#entries.get(id)
     if (entry === undefined) return null
-    const now = Date.now()
     if (entry.expires <= now) {
       this.#remove(id, entry)
       return null
@@ -38,7 +47,7 @@ export class MemoryResponseStore implements ResponseStore {
     // Most recently used goes last; eviction takes from the front.
     this.#entries.delete(id)
     this.#entries.set(id, entry)
-    return { item: entry.resource, stored: entry.stored, ttl: entry.expires - now }
+    return entry
   }
 
   set (key: StoreKey, value: StoredResource, ttlMs: number, callback: StoreCallback<void>): void {

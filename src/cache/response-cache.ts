@@ -29,7 +29,7 @@ import { currentAge, policyFacts, varyMatches } from './policy-facts.js'
 import { cacheKey, policyRequest, requestOrigin, storedRequest, variesOn } from './request-view.js'
 import { policyHeaders, type PolicyHeaders } from './upstream-headers.js'
 import { kCacheState, kUpstreamHeaders, type UpstreamHeaders } from './request-state.js'
-import { RESPONSE_SEGMENT, type ResponseStore, type StoredResource, type StoredVariant, type StoreHit } from './store.js'
+import { RESPONSE_SEGMENT, type ResponseStore, type StoredResource, type StoredVariant } from './store.js'
 import type { MemoryResponseStore } from './memory-store.js'
 import { responseTags } from './tags.js'
 
@@ -170,18 +170,18 @@ export class ResponseCache {
 
   #look (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, state: CacheState): void {
     if (this.#memory !== null) {
-      this.#decide(request, reply, done, state, this.#memory.read(storeId(state.key)))
+      this.#decide(request, reply, done, state, this.#memory.resource(storeId(state.key), Date.now()))
       return
     }
     this.#store.get({ id: state.key, segment: RESPONSE_SEGMENT }, (error, hit) => {
       // An unreachable store is a miss: the upstream still answers.
       if (error !== null) request.log.debug({ err: error }, 'cache store lookup failed')
-      this.#decide(request, reply, done, state, error === null ? hit : null)
+      this.#decide(request, reply, done, state, error === null ? hit?.item ?? null : null)
     })
   }
 
-  #decide (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, state: CacheState, hit: StoreHit<StoredResource> | null): void {
-    state.resource = hit?.item ?? null
+  #decide (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, state: CacheState, resource: StoredResource | null): void {
+    state.resource = resource
     state.stale = null
     const variant = this.#usableVariant(state, request)
     if (variant !== null && !state.refresh) {
