@@ -6,7 +6,7 @@ import { cpuTicks, rssBytes } from './proc-stats.js'
 /** The order targets are loaded in, within each round and body. */
 export const TARGET_NAMES = [
   'direct', 'baseline', 'baseline+log', 'gatehouse', 'gatehouse-quiet', 'gatehouse-full', 'gatehouse-https', 'gatehouse-pool',
-  'gatehouse-gzip', 'gatehouse-cached', 'gatehouse-cached-gzip', 'gatehouse-cached-miss'
+  'gatehouse-plain', 'gatehouse-gzip', 'gatehouse-cached', 'gatehouse-cached-gzip', 'gatehouse-cached-miss'
 ] as const
 export const BODY_NAMES = ['small', 'large'] as const
 

@@ -45,7 +45,8 @@ export const TARGET_DESCRIPTIONS: Readonly<Record<TargetName, string>> = {
   'gatehouse-full': 'Gatehouse, log level warn, with the access-control stack: JWT auth (HS256, a bearer token on every request, so the verified-token cache answers), the per-IP tier and the per-subject tier (memory store; limits high enough never to refuse)',
   'gatehouse-pool': 'Gatehouse, log level warn, with three replicas (three listeners of the one backend process) under least-request: the pool dispatcher picks per request, outlier detection on',
   'gatehouse-https': 'Gatehouse, log level warn, terminating HTTPS (TLS 1.3, ECDSA P-256 certificate, HTTP/1.1 keep-alive: handshakes only when a connection opens) in front of the same plain-HTTP backend',
-  'gatehouse-gzip': 'the gatehouse-quiet process with `Accept-Encoding: gzip` on every request: the small body (under the 1 KB threshold) passes through, the large one is gzipped as it streams',
+  'gatehouse-plain': 'a second gatehouse-quiet process, without Accept-Encoding: the reference of gatehouse-gzip',
+  'gatehouse-gzip': 'the gatehouse-plain process with `Accept-Encoding: gzip` on every request: the small body (under the 1 KB threshold) passes through, the large one is gzipped as it streams',
   'gatehouse-cached': 'Gatehouse, log level warn, cache on (memory store); the backend answers `Cache-Control: public, max-age=3600`, so every measured request is a cache hit',
   'gatehouse-cached-gzip': 'gatehouse-cached with `Accept-Encoding: gzip`: hits served from the gzip copy made once per stored body',
   'gatehouse-cached-miss': 'the gatehouse-cached process on the backend\'s uncacheable paths: every request is a cache miss (lookup, policy, hit-for-pass) proxied upstream'
@@ -60,7 +61,7 @@ const COMPARISONS: ReadonlyArray<readonly [TargetName, TargetName]> = [
   ['gatehouse-full', 'gatehouse-quiet'],
   ['gatehouse-https', 'gatehouse-quiet'],
   ['gatehouse-pool', 'gatehouse-quiet'],
-  ['gatehouse-gzip', 'gatehouse-quiet'],
+  ['gatehouse-gzip', 'gatehouse-plain'],
   ['gatehouse-cached', 'gatehouse-quiet'],
   ['gatehouse-cached', 'gatehouse-cached-miss'],
   ['gatehouse-cached-miss', 'gatehouse-quiet'],
