@@ -39,14 +39,9 @@ export class ResponseCompressor {
 
   /** A proxied response: the reply already carries the upstream's (filtered) status and headers. */
   sendProxied (reply: FastifyReply, body: Readable): void {
-    // Unknown length (chunked, often a stream read as it comes), empty, or below the threshold: as is, length
-    // kept. NaN (no Content-Length) fails the comparison.
+    // Unknown length (chunked, often a stream read as it comes): NaN, so sent as is with its length.
     const length = Number(reply.getHeader('content-length'))
-    if (!(length > 0 && length >= this.#threshold) || !isTransformable(reply)) {
-      reply.send(body)
-      return
-    }
-    const encoding = this.#encodingFor(reply)
+    const encoding = this.#encodingWorthIt(reply, length)
     if (encoding === null) {
       reply.send(body)
       return
@@ -67,11 +62,7 @@ export class ResponseCompressor {
    * after this returns.
    */
   sendStored (reply: FastifyReply, body: Buffer, variantKey: string): void {
-    if (body.length === 0 || body.length < this.#threshold || !isTransformable(reply)) {
-      reply.send(body)
-      return
-    }
-    const encoding = this.#encodingFor(reply)
+    const encoding = this.#encodingWorthIt(reply, body.length)
     if (encoding === null) {
       reply.send(body)
       return
@@ -92,6 +83,12 @@ export class ResponseCompressor {
       }
       sendEncoded(reply, encoding, encoded)
     })
+  }
+
+  /** The coding to send a body of `length` bytes in, or null: empty, below the threshold, not eligible, or identity. */
+  #encodingWorthIt (reply: FastifyReply, length: number): CompressionEncoding | null {
+    if (!(length > 0 && length >= this.#threshold) || !isTransformable(reply)) return null
+    return this.#encodingFor(reply)
   }
 
   #encodingFor (reply: FastifyReply): CompressionEncoding | null {
