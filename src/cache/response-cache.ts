@@ -235,11 +235,15 @@ export class ResponseCache {
     return null
   }
 
-  /** Our validators for the stale response, unless the client sent its own (its 304 is then its own). */
+  /**
+   * Our validators for the stale response, in place of any the client sent (RFC 9111 §4.3.2): a 304 then
+   * refreshes the stored response, and the client's own condition is answered from it.
+   */
   #prepareUpstreamRequest (request: FastifyRequest, state: CacheState): void {
     const stale = state.stale
-    if (stale === null || request.method !== 'GET' || state.conditional) return
-    const validators = stale.policy.revalidationHeaders(this.#viewOf(request, state))
+    if (stale === null || request.method !== 'GET') return
+    const view = this.#viewOf(request, state)
+    const validators = stale.policy.revalidationHeaders({ ...view, headers: withoutConditionals(view.headers) })
     const ifNoneMatch = validators['if-none-match']
     const ifModifiedSince = validators['if-modified-since']
     if (typeof ifNoneMatch === 'string') state.ifNoneMatch = ifNoneMatch
@@ -256,6 +260,9 @@ export class ResponseCache {
     const state = request[kCacheState]
     if (state === null) return
     if (this.#compressor !== null) headers['accept-encoding'] = 'identity'
+    if (!state.revalidating) return
+    delete headers['if-none-match']
+    delete headers['if-modified-since']
     if (state.ifNoneMatch !== undefined) headers['if-none-match'] = state.ifNoneMatch
     if (state.ifModifiedSince !== undefined) headers['if-modified-since'] = state.ifModifiedSince
   }
@@ -533,6 +540,11 @@ function retention (policy: CachePolicy): number {
   const ttl = policy.timeToLive()
   const facts = policyFacts(policy)
   return facts.etag !== null || facts.lastModified !== null ? ttl + STALE_RETENTION_MS : ttl
+}
+
+function withoutConditionals (headers: CachePolicy.Headers): CachePolicy.Headers {
+  const { 'if-none-match': _ifNoneMatch, 'if-modified-since': _ifModifiedSince, ...rest } = headers
+  return rest
 }
 
 function storeId (key: string): string {

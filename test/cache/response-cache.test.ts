@@ -259,6 +259,23 @@ describe('validation', () => {
     expect(upstream.hits('/cond')).toBe(1)
   })
 
+  it('revalidates a stale entry with its own validators when the client sends other ones, and answers the client from the refreshed entry', async () => {
+    upstream.script('/cc', ({ headers, hits }) => hits === 1
+      ? { headers: { 'cache-control': 'max-age=1', etag: '"new"' }, body: 'body' }
+      : headers['if-none-match'] === '"new"'
+        ? { status: 304, headers: { 'cache-control': 'max-age=60', etag: '"new"' } }
+        : { headers: { 'cache-control': 'max-age=60', etag: '"new"' }, body: 'refetched' })
+    await cachingGateway()
+    await get('/users/cc')
+    await sleep(1100)
+    const outdated = await get('/users/cc', { 'if-none-match': '"old"' })
+    expect(outdated.statusCode).toBe(200)
+    expect(outdated.body).toBe('body')
+    expect(upstream.requests[1]?.headers['if-none-match']).toBe('"new"')
+    expect((await get('/users/cc', { 'if-none-match': '"new"' })).statusCode).toBe(304)
+    expect(upstream.hits('/cc')).toBe(2)
+  })
+
   it('does not serve a fresh entry to a request with Cache-Control: no-cache', async () => {
     upstream.script('/f', { headers: { 'cache-control': 'max-age=60', etag: '"f"' }, body: 'f' })
     await cachingGateway()
