@@ -280,6 +280,7 @@ export class ResponseCache {
         const value = facts.headers[name]
         if (value !== undefined) reply.header(name, value)
       }
+      this.#compressor?.describeNotModified(reply, facts.headers, variant.body.length)
       reply.header('age', Math.round(age))
       reply.header(CACHE_STATUS_HEADER, withTtl(status === CacheStatus.hit ? CacheStatus.notModified : status, ttl))
       reply.send()

@@ -15,7 +15,7 @@
 import { pipeline, type Readable } from 'node:stream'
 import type { FastifyReply } from 'fastify'
 import type { CompressionEncoding, CompressionSettings } from '../config/types.js'
-import { isTransformable } from './eligibility.js'
+import { isTransformable, isTransformableAs } from './eligibility.js'
 import { ContentEncoders, isAvailable } from './encoders.js'
 import { DEFAULT_ENCODED_COPY_LIMITS, EncodedCopies, type EncodedCopyLimits } from './encoded-copies.js'
 import { negotiateEncoding } from './negotiate.js'
@@ -83,6 +83,18 @@ export class ResponseCompressor {
       }
       sendEncoded(reply, encoding, encoded)
     })
+  }
+
+  /**
+   * A 304 answered from a stored body of `length` bytes whose fields are `stored`: it carries the Vary and
+   * the ETag the 200 would have carried for this client (RFC 9110 §15.4.5), weakened when that 200 would
+   * have been compressed. The reply already has the stored ETag and Vary.
+   */
+  describeNotModified (reply: FastifyReply, stored: Readonly<Record<string, string | string[]>>, length: number): void {
+    if (!(length > 0 && length >= this.#threshold) || !isTransformableAs(200, { getHeader: (name) => stored[name] })) return
+    if (this.#encodingFor(reply) === null) return
+    const etag = reply.getHeader('etag')
+    if (typeof etag === 'string' && etag.startsWith('"')) reply.header('etag', `W/${etag}`)
   }
 
   /** The coding to send a body of `length` bytes in, or null: empty, below the threshold, not eligible, or identity. */

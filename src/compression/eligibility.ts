@@ -26,17 +26,25 @@ export function isCompressibleType (contentType: HeaderValue): boolean {
   return typeof contentType === 'string' && COMPRESSIBLE_TYPE.test(contentType)
 }
 
+/** Where the headers are read from: a reply, or a stored response's fields. */
+export interface HeaderSource {
+  getHeader: (name: string) => HeaderValue
+}
+
 /** Everything but the length: the checks that read headers, cheapest first. */
 export function isTransformable (reply: FastifyReply): boolean {
-  const status = reply.statusCode
+  return isTransformableAs(reply.statusCode, reply)
+}
+
+export function isTransformableAs (status: number, source: HeaderSource): boolean {
   if (status === 204 || status === 206 || status === 304) return false
-  const encoding = reply.getHeader('content-encoding')
+  const encoding = source.getHeader('content-encoding')
   if (encoding !== undefined && String(encoding).toLowerCase() !== 'identity') return false
-  if (reply.getHeader('content-range') !== undefined) return false
-  if (!isCompressibleType(reply.getHeader('content-type'))) return false
-  if (forbidsTransform(reply.getHeader('cache-control'))) return false
-  return reply.getHeader('content-digest') === undefined && reply.getHeader('repr-digest') === undefined &&
-    reply.getHeader('content-md5') === undefined
+  if (source.getHeader('content-range') !== undefined) return false
+  if (!isCompressibleType(source.getHeader('content-type'))) return false
+  if (forbidsTransform(source.getHeader('cache-control'))) return false
+  return source.getHeader('content-digest') === undefined && source.getHeader('repr-digest') === undefined &&
+    source.getHeader('content-md5') === undefined
 }
 
 function forbidsTransform (cacheControl: HeaderValue): boolean {

@@ -518,6 +518,11 @@ describe('with compression', () => {
     expect(identityHit.body).toBe(json)
     expect(upstream.hits('/big')).toBe(1)
     // A conditional request with the weakened tag of a compressed copy is still answered 304.
-    expect((await get('/users/big', { 'accept-encoding': 'gzip', 'if-none-match': 'W/"big"' })).statusCode).toBe(304)
+    const notModified = await get('/users/big', { 'accept-encoding': 'gzip', 'if-none-match': 'W/"big"' })
+    expect(notModified.statusCode).toBe(304)
+    // The validators and Vary its 200 would have carried (RFC 9110 §15.4.5).
+    expect(notModified.headers.etag).toBe('W/"big"')
+    expect(notModified.headers.vary).toMatch(/accept-encoding/i)
+    expect((await get('/users/big', { 'if-none-match': '"big"' })).headers.etag).toBe('"big"')
   })
 })
