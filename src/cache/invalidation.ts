@@ -3,7 +3,12 @@
  * URIs in its Location and Content-Location when they share the target's origin. Only paths of the same
  * service are ever touched.
  */
-export const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+/** RFC 9110 §9.2.1. Every other method counts as unsafe, those of unknown safety included (RFC 9111 §4.4). */
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
+
+export function isUnsafe (method: string): boolean {
+  return !SAFE_METHODS.has(method)
+}
 
 const BASE = 'http://gatehouse.invalid'
 

@@ -24,7 +24,7 @@ import { BodyCapture } from './body-capture.js'
 import { CACHE_STATUS_HEADER, CacheStatus, withTtl } from './cache-status.js'
 import { hasConditionals, notModified } from './conditional.js'
 import { Fills, type Fill } from './fills.js'
-import { invalidatedUrls, UNSAFE_METHODS } from './invalidation.js'
+import { invalidatedUrls, isUnsafe } from './invalidation.js'
 import { currentAge, policyFacts, varyMatches } from './policy-facts.js'
 import { cacheKey, policyRequest, requestOrigin, storedRequest, variesOn } from './request-view.js'
 import { policyHeaders, type PolicyHeaders } from './upstream-headers.js'
@@ -512,7 +512,7 @@ export class ResponseCache {
 
   readonly invalidate = (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: Error | null, payload: unknown) => void): void => {
     const status = reply.statusCode
-    if (!UNSAFE_METHODS.has(request.method) || status < 200 || status >= 400) {
+    if (!isUnsafe(request.method) || status < 200 || status >= 400) {
       done(null, payload)
       return
     }
