@@ -1,44 +1,78 @@
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
+import { DEFAULTS } from '../../src/config/defaults.js'
 import { loadConfig } from '../../src/config/load.js'
 import { describe, it, expect } from 'vitest'
 import {
-  ROOT, dependencyConditions, dockerfileInstructions, environmentOf, execForm, exposedPorts, findComposeCli,
-  healthcheckCommand, mountsOf, placeholdersIn, readCompose, readServicesFile, readText, upstreamPlaceholders
+  ROOT, dependencyConditions, dockerCmd, environmentOf, exposedPorts, findComposeCli, gatewayServices,
+  healthcheckCommand, mountsOf, placeholdersIn, portMappings, readCompose, readServicesFile, readText, upstreamPlaceholders
 } from './deploy-files.js'
 
 const services = readCompose()
 const gateway = services.gateway
 const gatewayEnv = gateway === undefined ? new Map<string, string>() : environmentOf(gateway)
+const gateways = gatewayServices(services)
+const gatewayNames = gateways.map(([name]) => name)
 
-function configPathOfDockerCmd (): string | undefined {
-  const cmd = dockerfileInstructions().filter((instruction) => instruction.keyword === 'CMD').at(-1)
-  const argv = cmd === undefined ? [] : execForm(cmd.args)
-  const at = argv.indexOf('--config')
-  return at === -1 ? undefined : argv[at + 1]
+/** The port services.json listens on, with the environment Compose gives a gateway. */
+function listenPortOf (env: Map<string, string>): string | undefined {
+  const placeholder = placeholdersIn(String(readServicesFile().gateway?.listen?.port ?? '')).at(0)
+  return env.get(placeholder?.name ?? '') ?? placeholder?.fallback
 }
 
-describe('docker-compose.yml publishes only the gateway', () => {
+/** Compose interpolates `${VAR:-fallback}` in its own file first: a demo user without the variable gets the fallback. */
+function composedEnvOf (env: Map<string, string>): Record<string, string> {
+  return Object.fromEntries([...env].map(([name, value]) => [name, value.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*:-([^}]*)\}/g, '$1')]))
+}
+
+describe('docker-compose.yml publishes only the gateways', () => {
   it('has a gateway service built from this directory', () => {
     expect(gateway).toBeDefined()
     expect(gateway?.build).toBeDefined()
   })
 
-  it('publishes a port on the gateway and on no other service', () => {
+  it('runs a second gateway from the same image, so the demo shows replicas sharing state', () => {
+    expect(gatewayNames).toEqual(['gateway', 'gateway-2'])
+  })
+
+  it('publishes ports on the gateways and on no other service', () => {
     const publishing = Object.entries(services).filter(([, service]) => (service.ports ?? []).length > 0).map(([name]) => name)
-    expect(publishing).toEqual(['gateway'])
+    expect(publishing).toEqual(gatewayNames)
   })
 
-  it('publishes the port the gateway listens on inside the container', () => {
-    const placeholder = placeholdersIn(String(readServicesFile().gateway?.listen?.port ?? '')).at(0)
-    const listenPort = gatewayEnv.get(placeholder?.name ?? '') ?? placeholder?.fallback
-    const containerPorts = (gateway?.ports ?? []).map((port) =>
-      typeof port === 'object' ? String(port.target) : String(port).split(':').at(-1)?.split('/')[0])
-    expect(containerPorts).toContain(listenPort)
+  it('publishes each gateway on a host port of its own', () => {
+    const hostPorts = gateways.flatMap(([, service]) => portMappings(service).map((port) => port.host))
+    expect(hostPorts).not.toContain(undefined)
+    expect(new Set(hostPorts).size).toBe(hostPorts.length)
   })
 
-  it('makes the gateway listen on every interface so the published port reaches it', () => {
-    expect(gatewayEnv.get('GATEHOUSE_HOST')).toBe('0.0.0.0')
+  describe.each(gateways)('%s', (_name, service) => {
+    const env = environmentOf(service)
+
+    it('publishes the port the gateway listens on inside the container', () => {
+      expect(portMappings(service).map((port) => port.container)).toContain(listenPortOf(env))
+    })
+
+    it('makes the gateway listen on every interface so the published port reaches it', () => {
+      expect(env.get('GATEHOUSE_HOST')).toBe('0.0.0.0')
+    })
+
+    it('has a health check on the admin healthz, on a port it publishes (8080 also answers it with HTTPS on)', () => {
+      expect(service.healthcheck?.disable).not.toBe(true)
+      const probe = /:(\d+)(\/\S*)'/.exec(healthcheckCommand(service))
+      expect(probe?.[2]).toBe(`${DEFAULTS.adminPrefix}/healthz`)
+      expect(portMappings(service).map((port) => port.container)).toContain(probe?.[1])
+    })
+
+    it('binds ./services.json read-only at the path the Dockerfile CMD passes to --config', () => {
+      const cmd = dockerCmd()
+      const configPath = cmd.includes('--config') ? cmd[cmd.indexOf('--config') + 1] : undefined
+      expect(configPath).toBeDefined()
+      const mount = mountsOf(service).find((entry) => entry.target === configPath)
+      expect(mount, `no volume mounted at ${configPath}`).toBeDefined()
+      expect(mount?.source).toMatch(/^(\.\/)?services\.json$/)
+      expect(mount?.readOnly).toBe(true)
+    })
   })
 })
 
@@ -78,8 +112,8 @@ describe('docker-compose.yml wires every upstream in services.json', () => {
       expect(probe.includes(`:${url.port}/`) || probe.includes('process.env.PORT')).toBe(true)
     })
 
-    it('is a service the gateway waits for until it is healthy', () => {
-      expect(dependencyConditions(gateway ?? {}).get(url.hostname)).toBe('service_healthy')
+    it('is a service every gateway waits for until it is healthy', () => {
+      for (const [name, service] of gateways) expect(dependencyConditions(service).get(url.hostname), name).toBe('service_healthy')
     })
   })
 })
@@ -104,39 +138,37 @@ describe('docker-compose.yml provides Redis', () => {
     expect(redis?.ports ?? []).toEqual([])
   })
 
-  it('hands the gateway a Redis URL naming that service', () => {
-    expect(new URL(gatewayEnv.get('REDIS_URL') ?? 'invalid:').hostname).toBe('redis')
-    expect(dependencyConditions(gateway ?? {}).get('redis')).toBe('service_healthy')
+  it('hands every gateway a Redis URL naming that service, which it waits for', () => {
+    for (const [name, service] of gateways) {
+      expect(new URL(environmentOf(service).get('REDIS_URL') ?? 'invalid:').hostname, name).toBe('redis')
+      expect(dependencyConditions(service).get('redis'), name).toBe('service_healthy')
+    }
   })
 })
 
-describe('docker-compose.yml gives the gateway what services.json needs', () => {
-  // Compose interpolates `${VAR:-fallback}` in its own file first: a demo user without the variable gets the fallback.
-  const composed = new Map([...gatewayEnv].map(([name, value]) => [name, value.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*:-([^}]*)\}/g, '$1')]))
+describe('docker-compose.yml gateways share one Redis and behave as one', () => {
+  it('gives every gateway the same environment: upstreams, token secret, Redis URL and stores', () => {
+    const [first, ...others] = gateways.map(([, service]) => Object.fromEntries(environmentOf(service)))
+    expect(first).toMatchObject({ GATEHOUSE_RATE_LIMIT_STORE: 'redis', GATEHOUSE_CACHE_STORE: 'redis' })
+    for (const env of others) expect(env).toEqual(first)
+  })
 
   it('sets every variable services.json uses without a default (the token secret)', () => {
     const required = placeholdersIn(readText('services.json')).filter((placeholder) => placeholder.fallback === undefined)
     expect(required.map((placeholder) => placeholder.name)).toContain('GATEHOUSE_JWT_SECRET')
-    for (const { name } of required) expect(composed.get(name), `gateway.environment.${name}`).toBeTruthy()
+    for (const [name, service] of gateways) {
+      const composed = composedEnvOf(environmentOf(service))
+      for (const placeholder of required) expect(composed[placeholder.name], `${name}.environment.${placeholder.name}`).toBeTruthy()
+    }
   })
 
-  it('loads services.json with the gateway\'s environment: auth on, rate limits counted in the compose Redis', async () => {
-    const config = await loadConfig(join(ROOT, 'services.json'), Object.fromEntries(composed))
+  it.each(gatewayNames)('loads services.json with %s\'s environment: auth on, limits and cache in the compose Redis', async (name) => {
+    const config = await loadConfig(join(ROOT, 'services.json'), composedEnvOf(environmentOf(services[name] ?? {})))
     expect(config.rateLimit.store).toBe('redis')
+    expect(config.cache.store).toBe('redis')
     expect(new URL(config.redis?.url ?? 'invalid:').hostname).toBe('redis')
     expect(Object.keys(services)).toContain('redis')
     expect(config.services.every((service) => service.auth !== null)).toBe(true)
-  })
-})
-
-describe('docker-compose.yml mounts services.json where the image reads it', () => {
-  it('binds ./services.json read-only at the path the Dockerfile CMD passes to --config', () => {
-    const configPath = configPathOfDockerCmd()
-    expect(configPath).toBeDefined()
-    const mount = mountsOf(gateway ?? {}).find((entry) => entry.target === configPath)
-    expect(mount, `no volume mounted at ${configPath}`).toBeDefined()
-    expect(mount?.source).toMatch(/^(\.\/)?services\.json$/)
-    expect(mount?.readOnly).toBe(true)
   })
 })
 

@@ -1,9 +1,9 @@
-/** Reads the deployment files once, shapes them for assertions, and finds the Compose CLI if one is installed. */
+/** Reads the deployment files (Dockerfile, docker-compose.yml, deploy/kubernetes) once, shapes them for assertions, and finds the Compose CLI if one is installed. */
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parse } from 'yaml'
+import { parse, parseAllDocuments } from 'yaml'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -27,6 +27,21 @@ export function readCompose (): Readonly<Record<string, ComposeService>> {
   // `merge` resolves the `<<: *demo-service` keys the way Compose does.
   const document = parse(readText('docker-compose.yml'), { merge: true }) as { services?: Record<string, ComposeService> }
   return document.services ?? {}
+}
+
+/** Services that run the gateway: the gateway's image with the image's own CMD (the demo services name a command). */
+export function gatewayServices (services: Readonly<Record<string, ComposeService>>): Array<[string, ComposeService]> {
+  const image = services.gateway?.image
+  return Object.entries(services).filter(([, service]) => image !== undefined && service.image === image && service.command === undefined)
+}
+
+/** Published ports as `{ host, container }`: `"8080:8080"`, `"127.0.0.1:8080:8080/tcp"`, `"8080"` and long syntax. */
+export function portMappings (service: ComposeService): Array<{ host: string | undefined, container: string }> {
+  return (service.ports ?? []).map((port) => {
+    if (typeof port === 'object') return { host: port.published === undefined ? undefined : String(port.published), container: String(port.target) }
+    const parts = String(port).split('/')[0]?.split(':') ?? []
+    return { host: parts.length > 1 ? parts.at(-2) : undefined, container: parts.at(-1) ?? '' }
+  })
 }
 
 /** Both Compose spellings of environment (map or `KEY=value` list) as one map. */
@@ -83,7 +98,7 @@ export function placeholdersIn (text: string): Placeholder[] {
 
 interface ServicesFile {
   gateway?: { listen?: { host?: string, port?: string | number } }
-  services: Array<{ name: string, upstreams: Array<string | { url: string }> }>
+  services: Array<{ name: string, prefix?: string, upstreams: Array<string | { url: string }> }>
 }
 
 export function readServicesFile (): ServicesFile {
@@ -116,6 +131,12 @@ export function execForm (args: string): string[] {
   return trimmed.split(/\s+/)
 }
 
+/** The runtime stage's CMD as an argument vector: what the image runs when nothing overrides it. */
+export function dockerCmd (): string[] {
+  const cmd = dockerfileInstructions().filter((instruction) => instruction.keyword === 'CMD').at(-1)
+  return cmd === undefined ? [] : execForm(cmd.args)
+}
+
 /**
  * The Compose CLI that can validate a file offline (`config -q` needs no engine): the v2 plugin
  * (`docker compose`) or the standalone v1 (`docker-compose`). Undefined when neither runs.
@@ -124,4 +145,28 @@ export function findComposeCli (): readonly string[] | undefined {
   const candidates: ReadonlyArray<readonly string[]> = [['docker', 'compose'], ['docker-compose']]
   return candidates.find(([command = '', ...args]) =>
     spawnSync(command, [...args, 'version'], { stdio: 'ignore', timeout: 15_000 }).status === 0)
+}
+
+export const KUBERNETES_DIR = 'deploy/kubernetes'
+
+/** A YAML file of deploy/kubernetes with every document in it (`---` separated), as plain values. */
+export interface ManifestFile {
+  readonly file: string
+  readonly errors: readonly string[]
+  readonly documents: readonly unknown[]
+}
+
+export function readKubernetesFiles (): ManifestFile[] {
+  return readdirSync(join(ROOT, KUBERNETES_DIR))
+    .filter((file) => /\.ya?ml$/.test(file))
+    .sort()
+    .map((file) => {
+      const documents = parseAllDocuments(readText(join(KUBERNETES_DIR, file)))
+      const all = Array.isArray(documents) ? documents : []
+      return {
+        file,
+        errors: all.flatMap((document) => document.errors.map((error) => error.message)),
+        documents: all.map((document) => document.toJS() as unknown).filter((value) => value !== null && value !== undefined)
+      }
+    })
 }
