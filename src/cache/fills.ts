@@ -68,10 +68,16 @@ export class Fills {
     clearTimeout(fill.timer)
     fill.timer = null
     if (this.#fills.get(fill.key) === fill) this.#fills.delete(fill.key)
-    for (const waiter of fill.waiters.splice(0)) waiter()
+    // On a later turn: a fill often ends inside undici's response callback or a stream's flush, where
+    // waiters starting their own upstream requests (or answering) should not run.
+    if (fill.waiters.length > 0) setImmediate(release, fill.waiters.splice(0))
   }
 
   get size (): number {
     return this.#fills.size
   }
+}
+
+function release (waiters: readonly Waiter[]): void {
+  for (const waiter of waiters) waiter()
 }
