@@ -1,16 +1,23 @@
 /**
  * `gatehouse start|check|token`, `--help`, `--version`. Exit codes: 0 ok, 1 runtime failure, 2 usage or invalid
- * config. No business logic here: it parses arguments and hands over to loadConfig / startGateway.
+ * config. No business logic here: it parses arguments and hands over to loadConfig / startGateway, or with
+ * `--workers` to the cluster primary (src/cluster/primary.ts), whose workers run this same start path.
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { loadConfig } from './config/load.js'
 import type { GatewayConfig } from './config/types.js'
 import { mintDevToken } from './auth/dev-token.js'
+import { checkConfigFile, configOf } from './cluster/config-snapshot.js'
+import { runPrimary, type PrimaryOutcome } from './cluster/primary.js'
+import {
+  announceReady, configFromPrimary, ignoreRepeatedStops, isForeignClusterWorker, isGatehouseWorker, leaveCluster, leaveHangupsToPrimary
+} from './cluster/worker.js'
+import { parseWorkerCount } from './cluster/worker-count.js'
 import { ConfigInvalidError } from './errors.js'
 import { buildGateway } from './gateway.js'
 import { routingTable } from './routing-table.js'
-import { shutdownSignal, startGateway } from './server.js'
+import { shutdownSignal, startGateway, type ListenOverrides, type RunningGateway } from './server.js'
 
 export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
@@ -19,7 +26,8 @@ export const EXIT_USAGE = 2
 const USAGE = `Usage: gatehouse <command> [options]
 
 Commands:
-  start [--config FILE] [--host HOST] [--port PORT]   run the gateway (default config: ./services.json)
+  start [--config FILE] [--host HOST] [--port PORT] [--workers N|auto]
+                                                      run the gateway (default config: ./services.json)
   check [FILE]                                        validate a services.json and print its routing table
   token --sub NAME [--scope "a b"] [--ttl 1h]         print a development token signed with gateway.auth's secret
 
@@ -27,6 +35,8 @@ Options:
   -c, --config FILE   path of services.json
       --host HOST     interface to listen on (overrides gateway.listen.host)
       --port PORT     port to listen on (overrides gateway.listen.port; 0 picks a free one)
+      --workers N     run N gateway processes sharing the port (start; "auto": one per CPU; default 1).
+                      SIGHUP restarts them one at a time; a crashed one is replaced
       --sub NAME      token subject (token)
       --scope SCOPES  space-separated scopes (token)
       --ttl TIME      token lifetime: 90s, 15m, 1h, 7d (token; default 1h)
@@ -40,6 +50,7 @@ const OPTIONS = {
   config: { type: 'string', short: 'c' },
   host: { type: 'string' },
   port: { type: 'string' },
+  workers: { type: 'string' },
   sub: { type: 'string' },
   scope: { type: 'string' },
   ttl: { type: 'string' },
@@ -87,14 +98,14 @@ async function run (argv: readonly string[], io: CliIO): Promise<number> {
   }
   const [command, ...rest] = positionals
   if (command === 'check' && rest.length <= 1) return check(rest[0] ?? values.config ?? 'services.json', io)
-  if (command === 'start' && rest.length === 0) return start(values, io)
+  if (command === 'start' && rest.length === 0) return start(values, argv, io)
   if (command === 'token' && rest.length === 0) return token(values, io)
   io.err(`gatehouse: ${command === undefined ? 'missing command' : `unknown command or arguments: ${positionals.join(' ')}`}\n\n${USAGE}`)
   return EXIT_USAGE
 }
 
 async function check (path: string, io: CliIO): Promise<number> {
-  const config = await loadOrReport(path, io)
+  const config = await loadOrReport(() => loadConfig(path), io)
   if (!config) return EXIT_USAGE
   // Build the gateway without listening, so the services' own plugins are loaded and checked too.
   const app = buildGateway(config, { logger: false })
@@ -110,25 +121,77 @@ async function check (path: string, io: CliIO): Promise<number> {
   return EXIT_OK
 }
 
-async function start (values: { config?: string, host?: string, port?: string }, io: CliIO): Promise<number> {
+interface StartValues { config?: string, host?: string, port?: string, workers?: string }
+
+async function start (values: StartValues, argv: readonly string[], io: CliIO): Promise<number> {
   const port = values.port === undefined ? undefined : Number(values.port)
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
     io.err(`gatehouse: --port must be a whole number from 0 to 65535, not "${values.port}"`)
     return EXIT_USAGE
   }
-  const config = await loadOrReport(values.config ?? 'services.json', io)
-  if (!config) return EXIT_USAGE
+  const count = parseWorkerCount(values.workers)
+  if ('problem' in count) {
+    io.err(`gatehouse: ${count.problem}`)
+    return EXIT_USAGE
+  }
+  if (count.workers > 1 && isForeignClusterWorker()) {
+    io.err('gatehouse: --workers cannot be used in a process that another cluster manager (e.g. pm2 in cluster mode) runs as its worker: let it run the processes, or drop its cluster mode')
+    return EXIT_USAGE
+  }
+  const overrides: ListenOverrides = { ...(values.host ? { host: values.host } : {}), ...(port === undefined ? {} : { port }) }
+  const path = values.config ?? 'services.json'
+  if (isGatehouseWorker()) return serveAsWorker(overrides, io)
+  if (count.workers === 1) {
+    const config = await loadOrReport(() => loadConfig(path), io)
+    return config ? serve(config, overrides, io) : EXIT_USAGE
+  }
+  // Checked once here, before any fork: an invalid file is one report and exit 2, not one per worker.
+  const checked = await loadOrReport(() => checkConfigFile(path), io)
+  if (!checked) return EXIT_USAGE
+  return exitCodeOf(await runPrimary(checked, { workers: count.workers, configPath: path, args: argv }))
+}
+
+interface ServeHooks {
+  /** Called once listening, with the stop signals already handled. */
+  readonly listening?: (running: RunningGateway) => void
+}
+
+/** One gateway in this process until SIGTERM or SIGINT, then a graceful drain. */
+async function serve (config: GatewayConfig, overrides: ListenOverrides, io: CliIO, hooks: ServeHooks = {}): Promise<number> {
   let running
   try {
-    running = await startGateway(config, { ...(values.host ? { host: values.host } : {}), ...(port === undefined ? {} : { port }) })
+    running = await startGateway(config, overrides)
   } catch (error) {
     io.err(`gatehouse: could not start: ${(error as Error).message}`)
     return EXIT_FAILURE
   }
-  const signal = await shutdownSignal()
+  const stopSignal = shutdownSignal()
+  hooks.listening?.(running)
+  const signal = await stopSignal
   running.app.log.info({ signal }, 'shutting down')
   await running.close()
   return EXIT_OK
+}
+
+/** A cluster worker: the single-gateway path, with the configuration the primary checked. */
+async function serveAsWorker (overrides: ListenOverrides, io: CliIO): Promise<number> {
+  leaveHangupsToPrimary()
+  try {
+    const config = await loadOrReport(async () => configOf(await configFromPrimary()), io)
+    if (!config) return EXIT_USAGE
+    return await serve(config, overrides, io, {
+      listening: (running) => {
+        ignoreRepeatedStops()
+        announceReady(running.url)
+      }
+    })
+  } finally {
+    leaveCluster()
+  }
+}
+
+function exitCodeOf (outcome: PrimaryOutcome): number {
+  return outcome === 'stopped' ? EXIT_OK : EXIT_FAILURE
 }
 
 async function token (values: { config?: string, sub?: string, scope?: string, ttl?: string, aud?: string }, io: CliIO): Promise<number> {
@@ -136,7 +199,7 @@ async function token (values: { config?: string, sub?: string, scope?: string, t
     io.err(`gatehouse: token needs --sub NAME\n\n${USAGE}`)
     return EXIT_USAGE
   }
-  const config = await loadOrReport(values.config ?? 'services.json', io)
+  const config = await loadOrReport(() => loadConfig(values.config ?? 'services.json'), io)
   if (!config) return EXIT_USAGE
   const minted = await mintDevToken(config.auth, {
     subject: values.sub,
@@ -152,9 +215,10 @@ async function token (values: { config?: string, sub?: string, scope?: string, t
   return EXIT_OK
 }
 
-async function loadOrReport (path: string, io: CliIO): Promise<GatewayConfig | undefined> {
+/** The loaded configuration, or undefined once every problem of an invalid one is on stderr. */
+async function loadOrReport<T> (load: () => Promise<T>, io: CliIO): Promise<T | undefined> {
   try {
-    return await loadConfig(path)
+    return await load()
   } catch (error) {
     if (error instanceof ConfigInvalidError) {
       io.err(error.message)

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { availableParallelism } from 'node:os'
 import { EXIT_OK, EXIT_USAGE, main, type CliIO } from '../../src/cli.js'
+import { parseWorkerCount } from '../../src/cluster/worker-count.js'
 import { writeServicesFile, type TempServicesFile } from '../helpers/services-file.js'
 
 function capture (): CliIO & { stdout: string[], stderr: string[] } {
@@ -74,11 +76,36 @@ describe('gatehouse usage', () => {
     [['frobnicate']],
     [[]],
     [['check', 'a.json', 'b.json']],
-    [['start', '--port', 'eighty']]
+    [['start', '--port', 'eighty']],
+    [['start', '--workers']]
   ])('refuses %j with usage and exit 2', async (argv) => {
     const io = capture()
     expect(await main(argv, io)).toBe(EXIT_USAGE)
     expect(io.stderr.join('\n')).toMatch(/^gatehouse: /)
+  })
+
+  it('documents --workers in the help', async () => {
+    const io = capture()
+    expect(await main(['--help'], io)).toBe(EXIT_OK)
+    expect(io.stdout.join('\n')).toMatch(/--workers N\s+run N gateway processes sharing the port/)
+  })
+
+  it.each(['0', '257', '1.5', '2x', 'many', '', ' 2', '-1'])('refuses --workers %j before reading any config, saying what it takes', async (value) => {
+    const io = capture()
+    expect(await main(['start', `--workers=${value}`, '--config', '/nonexistent/services.json'], io)).toBe(EXIT_USAGE)
+    expect(io.stderr.join('\n')).toMatch(new RegExp(`^gatehouse: --workers must be "auto" or a whole number from 1 to 256, not "${value.replace(/[.]/g, '\\.')}"`))
+  })
+})
+
+describe('start --workers', () => {
+  it.each([
+    [undefined, 1],
+    ['1', 1],
+    ['4', 4],
+    ['256', 256],
+    ['auto', availableParallelism()]
+  ])('reads %j as %i worker(s)', (value, workers) => {
+    expect(parseWorkerCount(value)).toEqual({ workers })
   })
 })
 
