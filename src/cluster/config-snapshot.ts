@@ -5,11 +5,9 @@
  * Files the configuration names (certificates, keys, plugins) are still read by each worker, so a
  * replacement gets the certificate on disk, not the one of the primary's last check.
  */
-import { readFile } from 'node:fs/promises'
-import { dirname, resolve as resolvePath } from 'node:path'
-import { parseConfig } from '../config/load.js'
+import { dirname } from 'node:path'
+import { parseConfig, readServicesFile } from '../config/load.js'
 import type { GatewayConfig } from '../config/types.js'
-import { ConfigInvalidError } from '../errors.js'
 
 export interface ConfigSnapshot {
   /** Absolute path of services.json (relative paths in it are resolved against its directory). */
@@ -25,22 +23,7 @@ export interface CheckedConfig {
 
 /** Reads and validates services.json; throws ConfigInvalidError listing every problem, as loadConfig does. */
 export async function checkConfigFile (path: string): Promise<CheckedConfig> {
-  const source = resolvePath(path)
-  let text: string
-  try {
-    text = await readFile(source, 'utf8')
-  } catch (error) {
-    // Worded as loadConfig words them, so `start` reports the same whatever the worker count.
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : 'the file cannot be read'
-    throw new ConfigInvalidError(source, [{ path: '(file)', message: reason, hint: 'pass the path with --config' }])
-  }
-  let raw: unknown
-  try {
-    raw = JSON.parse(text)
-  } catch (error) {
-    throw new ConfigInvalidError(source, [{ path: '(file)', message: `not valid JSON: ${(error as Error).message}` }])
-  }
-  const snapshot = { source, raw }
+  const snapshot = await readServicesFile(path)
   return { snapshot, config: await configOf(snapshot) }
 }
 

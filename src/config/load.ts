@@ -21,6 +21,12 @@ export interface ParseOptions {
 
 /** Loads services.json from disk. Throws ConfigInvalidError listing every problem. */
 export async function loadConfig (path: string, env: Environment = process.env): Promise<GatewayConfig> {
+  const { source, raw } = await readServicesFile(path)
+  return parseConfig(raw, { baseDir: dirname(source), source, env })
+}
+
+/** services.json's absolute path and parsed JSON; a missing, unreadable or non-JSON file is a ConfigInvalidError. */
+export async function readServicesFile (path: string): Promise<{ source: string, raw: unknown }> {
   const source = resolvePath(path)
   let text: string
   try {
@@ -35,7 +41,7 @@ export async function loadConfig (path: string, env: Environment = process.env):
   } catch (error) {
     throw new ConfigInvalidError(source, [{ path: '(file)', message: `not valid JSON: ${(error as Error).message}` }])
   }
-  return parseConfig(raw, { baseDir: dirname(source), source, env })
+  return { source, raw }
 }
 
 /** Validates an already-parsed services.json value (for programmatic use and tests). */
