@@ -15,7 +15,13 @@ const BASE = 'http://gatehouse.invalid'
 /** Public URLs (path and query) whose stored responses a successful unsafe request makes invalid. */
 export function invalidatedUrls (url: string, host: string | undefined, servicePrefix: string, locations: ReadonlyArray<string | undefined>): string[] {
   const urls = [url]
-  const target = new URL(url, BASE)
+  let target: URL
+  try {
+    target = new URL(url, BASE)
+  } catch {
+    // A target the URL parser reads as an authority (`//[`): nothing else can be resolved against it.
+    return urls
+  }
   for (const location of locations) {
     if (location === undefined) continue
     let resolved: URL

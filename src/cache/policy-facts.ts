@@ -23,6 +23,10 @@ export interface PolicyFacts {
   readonly headers: Readonly<Record<string, string | string[]>>
   /** `must-revalidate` (fresh answers may still be used as they are). */
   readonly mustRevalidate: boolean
+  readonly noCache: boolean
+  readonly proxyRevalidate: boolean
+  /** Names the variant among its resource's (its Vary selection), '' without Vary. */
+  readonly variantId: string
   /** The upstream allowed stale-if-error at all (RFC 5861 §4). */
   readonly staleIfError: boolean
   /** The stored Vary header as sent. */
@@ -70,6 +74,9 @@ function readFacts (policy: CachePolicy, stored: CachePolicy.CachePolicyObject):
     served,
     headers: stored.resh as Record<string, string | string[]>,
     mustRevalidate: directives['must-revalidate'] !== undefined,
+    noCache: directives['no-cache'] !== undefined,
+    proxyRevalidate: directives['proxy-revalidate'] !== undefined,
+    variantId: fields === null ? '' : JSON.stringify(stored.reqh ?? {}),
     staleIfError: directives['stale-if-error'] !== undefined,
     varyHeader: headers.vary,
     vary: fields === null ? null : fields.includes('*') ? '*' : fields,
@@ -96,5 +103,6 @@ export function varyMatches (known: PolicyFacts, headers: RequestHeaders): boole
 
 /** Current age in seconds, as http-cache-semantics' age() computes it, without re-reading headers. */
 export function currentAge (known: PolicyFacts, now: number): number {
-  return known.initialAge + (now - known.responseTime) / 1000
+  // A clock that stepped back (or another host's, through a shared store) never makes an answer younger than stored.
+  return known.initialAge + Math.max(0, now - known.responseTime) / 1000
 }

@@ -37,13 +37,33 @@ export function requestOrigin (request: FastifyRequest): string {
 
 export function policyRequest (request: FastifyRequest, identityOnly: boolean): CachePolicy.Request {
   const headers: Record<string, string | string[] | undefined> = { ...request.headers, host: POLICY_HOST }
-  for (const field of NORMALIZED_FIELDS) {
-    const value = headers[field]
-    if (typeof value === 'string') headers[field] = value.toLowerCase().replace(/\s*,\s*/g, ', ').trim()
-  }
+  for (const field of NORMALIZED_FIELDS) headers[field] = normalizedField(field, headers[field])
   if (identityOnly) headers['accept-encoding'] = 'identity'
   // HEAD is answered from a stored GET (RFC 9110 §9.3.2 allows it), so both look the same to the policy.
   return { method: 'GET', url: request.url, headers: headers as CachePolicy.Headers }
+}
+
+/** A request field's value as the cache compares it (see policyRequest). */
+export function normalizedField (name: string, value: string | string[] | undefined): string | string[] | undefined {
+  if (typeof value !== 'string' || !(NORMALIZED_FIELDS as readonly string[]).includes(name)) return value
+  return value.toLowerCase().replace(/\s*,\s*/g, ', ').trim()
+}
+
+/**
+ * Whether every field the response varies on reached the upstream with the value the cache selects by:
+ * a field a team plugin set or changed after the lookup (a preHandler) would store one caller's answer
+ * under another caller's selection.
+ */
+export function upstreamSawSelection (vary: string | string[] | undefined, view: CachePolicy.Request, forwarded: Readonly<Record<string, string | string[] | undefined>>): boolean {
+  if (typeof vary !== 'string') return true
+  for (const field of vary.toLowerCase().split(',')) {
+    const name = field.trim()
+    if (name === '' || name === '*') continue
+    const sent = normalizedField(name, forwarded[name])
+    const selected = view.headers[name]
+    if (Array.isArray(sent) || Array.isArray(selected) ? JSON.stringify(sent) !== JSON.stringify(selected) : sent !== selected) return false
+  }
+  return true
 }
 
 /** Request fields the policy reads besides the Vary-selected ones (RFC 9111 §3, §3.5, §5.2.1). */

@@ -25,8 +25,8 @@ import { CACHE_STATUS_HEADER, CacheStatus, withTtl } from './cache-status.js'
 import { hasConditionals, notModified } from './conditional.js'
 import { Fills, type Fill } from './fills.js'
 import { invalidatedUrls, isUnsafe } from './invalidation.js'
-import { currentAge, policyFacts, varyMatches } from './policy-facts.js'
-import { cacheKey, policyRequest, requestOrigin, storedRequest, variesOn } from './request-view.js'
+import { currentAge, policyFacts, varyMatches, type PolicyFacts } from './policy-facts.js'
+import { cacheKey, policyRequest, requestOrigin, storedRequest, upstreamSawSelection, variesOn } from './request-view.js'
 import { policyHeaders, type PolicyHeaders } from './upstream-headers.js'
 import { kCacheState, kUpstreamHeaders, type UpstreamHeaders } from './request-state.js'
 import { RESPONSE_SEGMENT, type ResponseStore, type StoredResource, type StoredVariant } from './store.js'
@@ -52,6 +52,8 @@ export interface CacheState {
   revalidating: boolean
   ifNoneMatch: string | undefined
   ifModifiedSince: string | undefined
+  /** The request headers as forwarded upstream (reply-from's copy), once sent. */
+  forwarded: Readonly<Record<string, string | string[] | undefined>> | null
   /** Released to look again once the fill it waited for ended. */
   waited: boolean
   fill: Fill | null
@@ -103,7 +105,9 @@ export class ResponseCache {
   readonly #refreshSecret: string
   readonly #dropUpstreamHeaders: (reply: FastifyReply) => void
   readonly #gatewayFields: ReadonlySet<string>
-  readonly #refreshing = new Set<string>()
+  /** Keys being refreshed in the background, by the refresh's marker id (the refresh stores under this key). */
+  readonly #refreshing = new Map<string, string>()
+  #refreshCount = 0
   #app: FastifyInstance | null = null
 
   constructor (options: ResponseCacheOptions) {
@@ -132,11 +136,12 @@ export class ResponseCache {
       done()
       return
     }
-    const refresh = request.headers[REFRESH_HEADER] === this.#refreshSecret
-    if (request.headers[REFRESH_HEADER] !== undefined) delete request.headers[REFRESH_HEADER]
+    const refreshKey = this.#refreshKeyOf(request)
+    const refresh = refreshKey !== undefined
     const partition = this.#partitionOf(request)
     const state: CacheState = {
-      key: cacheKey(request.url, requestOrigin(request), partition),
+      // A refresh arrives through inject() (no TLS, another peer): it stores under the key it refreshes.
+      key: refreshKey ?? cacheKey(request.url, requestOrigin(request), partition),
       view: null,
       shared: partition === null,
       refresh,
@@ -146,12 +151,23 @@ export class ResponseCache {
       revalidating: false,
       ifNoneMatch: undefined,
       ifModifiedSince: undefined,
+      forwarded: null,
       waited: false,
       fill: null,
       storing: false
     }
     request[kCacheState] = state
     this.#look(request, reply, done, state)
+  }
+
+  /** The key a background refresh of this cache stores under; undefined for every other request. */
+  #refreshKeyOf (request: FastifyRequest): string | undefined {
+    const marker = request.headers[REFRESH_HEADER]
+    if (marker === undefined) return undefined
+    // Never forwarded, whoever sent it; only this process's secret names a refresh.
+    delete request.headers[REFRESH_HEADER]
+    if (typeof marker !== 'string' || !marker.startsWith(`${this.#refreshSecret}:`)) return undefined
+    return this.#refreshing.get(marker.slice(this.#refreshSecret.length + 1))
   }
 
   #viewOf (request: FastifyRequest, state: CacheState): CachePolicy.Request {
@@ -197,15 +213,18 @@ export class ResponseCache {
       if (result.response !== undefined) {
         if (result.revalidation === undefined) {
           this.#serve(request, reply, state, variant, CacheStatus.hit)
-        } else {
+          return
+        }
+        // RFC 9111 §4.2.4: no stale answer where the response forbids it (the library would still serve).
+        if (!forbidsStale(facts, state.shared)) {
           this.#refreshInBackground(request, state)
           this.#serve(request, reply, state, variant, CacheStatus.staleWhileRevalidate)
+          return
         }
-        return
       }
     }
     state.stale = variant
-    if (request.method === 'GET' && !state.refresh && !state.waited && !this.#fills.passes(state.key)) {
+    if (request.method === 'GET' && !state.refresh && !state.waited && this.#mayCollapse(request, state)) {
       const fill = this.#fills.lead(state.key)
       if (fill === null) {
         state.waited = true
@@ -217,8 +236,22 @@ export class ResponseCache {
       // every request would cost a listener and a closure per request; leaders are misses only).
       reply.raw.once('close', () => { if (!state.storing) this.#settle(state) })
     }
+    // The selection this request is stored under is what it looked like here, at lookup: a team plugin's
+    // later change reaches the upstream and makes the answer unstorable (upstreamSawSelection) instead.
+    this.#viewOf(request, state)
     this.#prepareUpstreamRequest(request, state)
     done()
+  }
+
+  /**
+   * Only plain requests collapse: a conditional, no-store or (shared) Authorization request may get an
+   * answer that says nothing about what others would get (a 304, a refusal to store), and must neither
+   * hold the others nor turn hit-for-pass on.
+   */
+  #mayCollapse (request: FastifyRequest, state: CacheState): boolean {
+    if (state.conditional || request.headers['cache-control'] !== undefined || request.headers.pragma !== undefined) return false
+    if (state.shared && request.headers.authorization !== undefined) return false
+    return !this.#fills.passes(state.key)
   }
 
   /** The stored response selected by this request's Vary fields, if the request may use it at all. */
@@ -259,6 +292,7 @@ export class ResponseCache {
   readonly upstreamRequestHeaders = (request: FastifyRequest, headers: Record<string, string | string[] | undefined>): void => {
     const state = request[kCacheState]
     if (state === null) return
+    state.forwarded = headers
     if (this.#compressor !== null) headers['accept-encoding'] = 'identity'
     if (!state.revalidating) return
     delete headers['if-none-match']
@@ -292,14 +326,15 @@ export class ResponseCache {
     reply.header(CACHE_STATUS_HEADER, withTtl(status, ttl))
     if (this.#compressor === null) reply.send(variant.body)
     // A strong ETag names the body across revalidations; without one, the time it was received does.
-    else this.#compressor.sendStored(reply, variant.body, `${state.key}\n${facts.etag ?? facts.responseTime}\n${variant.body.length}`)
+    else this.#compressor.sendStored(reply, variant.body, `${state.key}\n${facts.variantId}\n${facts.etag ?? facts.responseTime}\n${variant.body.length}`)
   }
 
   #refreshInBackground (request: FastifyRequest, state: CacheState): void {
     const app = this.#app
-    if (app === null || this.#refreshing.has(state.key)) return
-    this.#refreshing.add(state.key)
-    const headers: Record<string, string | string[] | undefined> = { ...request.headers, [REFRESH_HEADER]: this.#refreshSecret }
+    if (app === null || [...this.#refreshing.values()].includes(state.key)) return
+    const id = String(++this.#refreshCount)
+    this.#refreshing.set(id, state.key)
+    const headers: Record<string, string | string[] | undefined> = { ...request.headers, [REFRESH_HEADER]: `${this.#refreshSecret}:${id}` }
     delete headers['if-none-match']
     delete headers['if-modified-since']
     delete headers['content-length']
@@ -307,7 +342,7 @@ export class ResponseCache {
     headers['accept-encoding'] = 'identity'
     app.inject({ method: 'GET', url: request.url, headers: headers as Record<string, string>, remoteAddress: request.ip })
       .catch((error: unknown) => { request.log.warn({ err: error }, 'cache background refresh failed') })
-      .finally(() => { this.#refreshing.delete(state.key) })
+      .finally(() => { this.#refreshing.delete(id) })
   }
 
   // ---- the upstream's answer (reply-from's onResponse) -------------------------------------------------
@@ -352,7 +387,8 @@ export class ResponseCache {
     }
     const policy = this.#policyFor(request, state, status, headers)
     if (policy === null) {
-      this.#fills.pass(state.key)
+      // A plain request's answer could not be stored: the next ones would only queue for nothing.
+      if (state.fill !== null && status !== 304) this.#fills.pass(state.key)
       this.#settle(state)
       reply.header(CACHE_STATUS_HEADER, state.stale === null ? CacheStatus.miss : CacheStatus.staleReplaced)
       this.#send(reply, stream)
@@ -420,6 +456,8 @@ export class ResponseCache {
       if (!matches) return null
       const facts = policyFacts(stale.policy)
       const merged: PolicyHeaders = { ...facts.headers }
+      // The stored Age counted up to the stored response; the refreshed one is as old as the 304 says.
+      delete merged.age
       for (const name in headers) {
         if (!KEPT_ON_REVALIDATION.has(name)) merged[name] = headers[name] as string | string[]
       }
@@ -441,7 +479,9 @@ export class ResponseCache {
     try {
       const headers = policyHeaders(upstream)
       if (headers === null || !this.#mayStore(headers)) return null
-      const policy = new CachePolicy(storedRequest(this.#viewOf(request, state), headers.vary), { status, headers: headers as CachePolicy.Headers }, { shared: state.shared })
+      const view = this.#viewOf(request, state)
+      if (state.forwarded !== null && !upstreamSawSelection(headers.vary, view, state.forwarded)) return null
+      const policy = new CachePolicy(storedRequest(view, headers.vary), { status, headers: headers as CachePolicy.Headers }, { shared: state.shared })
       return this.#storable(policy, headers, status) ? policy : null
     } catch (error) {
       request.log.warn({ err: error }, 'cache could not read the upstream answer; passed through unstored')
@@ -471,7 +511,8 @@ export class ResponseCache {
     // Only what the upstream allowed (RFC 5861 §4): http-cache-semantics would also hand back any fresh
     // response, e.g. to a request that asked for revalidation (no-cache). Within that allowance it keeps
     // the stale policy for an error answer exactly when stale-if-error still covers its age.
-    return policyFacts(stale.policy).staleIfError && !stale.policy.revalidatedPolicy(this.#viewOf(request, state), ERROR_RESPONSE).modified
+    const facts = policyFacts(stale.policy)
+    return facts.staleIfError && !forbidsStale(facts, state.shared) && !stale.policy.revalidatedPolicy(this.#viewOf(request, state), ERROR_RESPONSE).modified
   }
 
   #write (request: FastifyRequest, state: CacheState, variant: StoredVariant): void {
@@ -541,6 +582,11 @@ function retention (policy: CachePolicy): number {
   const ttl = policy.timeToLive()
   const facts = policyFacts(policy)
   return facts.etag !== null || facts.lastModified !== null ? ttl + STALE_RETENTION_MS : ttl
+}
+
+/** no-cache, must-revalidate, and (for a shared cache) proxy-revalidate forbid serving it stale (RFC 9111 §4.2.4). */
+function forbidsStale (facts: PolicyFacts, shared: boolean): boolean {
+  return facts.noCache || facts.mustRevalidate || (shared && facts.proxyRevalidate)
 }
 
 function withoutConditionals (headers: CachePolicy.Headers): CachePolicy.Headers {

@@ -2,6 +2,7 @@
  * The RFC 9111 shared cache against a real upstream that counts what reaches it (issue 4): what is stored,
  * what is served, revalidation, stale answers, collapsing and invalidation.
  */
+import { fileURLToPath } from 'node:url'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import type { FastifyInstance } from 'fastify'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -447,6 +448,37 @@ describe('what the reviewer found (each once a wrong answer or a crash)', () => 
     const bob = await get('/users/me', { authorization: `Bearer ${await hsToken({ sub: 'bob' })}` })
     expect([alice.body, bob.body]).toEqual(['me alice', 'me bob'])
     expect(bob.headers['cache-status']).toBe('gatehouse; fwd=miss')
+  })
+
+  it('does not store an answer selected by a field a team plugin sets after the lookup', async () => {
+    upstream.script('/tenant', ({ headers }) => ({ headers: { 'cache-control': 'public, max-age=60', vary: 'X-Tenant' }, body: `for ${String(headers['x-tenant'])}` }))
+    gateway = await gatewayFor(oneService([upstream.url], { cache: true, compression: false, plugins: [fileURLToPath(new URL('./fixtures/late-tenant.js', import.meta.url))] }))
+    expect((await get('/users/tenant', { 'x-api-tenant': 'a' })).body).toBe('for a')
+    // Tenant b claims tenant a's selection: it must not get a's answer.
+    expect((await get('/users/tenant', { 'x-api-tenant': 'b', 'x-tenant': 'a' })).body).toBe('for b')
+    expect((await get('/users/tenant', { 'x-api-tenant': 'a' })).headers['cache-status']).toBe('gatehouse; fwd=miss')
+  })
+
+  it('takes the age of a refreshed answer from the 304, not from the stored copy', async () => {
+    upstream.script('/aged', ({ hits }) => hits === 1
+      ? { headers: { 'cache-control': 'max-age=600', age: '700', etag: '"aged"' }, body: 'aged' }
+      : { status: 304, headers: { 'cache-control': 'max-age=600', etag: '"aged"' } })
+    await cachingGateway()
+    await get('/users/aged')
+    expect((await get('/users/aged')).headers['cache-status']).toMatch(/fwd-status=304/)
+    const hit = await get('/users/aged')
+    expect(hit.headers['cache-status']).toMatch(/^gatehouse; hit/)
+    expect(Number(hit.headers.age)).toBeLessThan(600)
+    expect(upstream.hits('/aged')).toBe(2)
+  })
+
+  it('never serves stale-while-revalidate when the answer says no-cache', async () => {
+    upstream.script('/nc-swr', ({ hits }) => hits === 1
+      ? { headers: { 'cache-control': 'no-cache, stale-while-revalidate=60', etag: '"s"' }, body: 'first' }
+      : { headers: { 'cache-control': 'no-cache, stale-while-revalidate=60', etag: '"t"' }, body: 'second' })
+    await cachingGateway()
+    await get('/users/nc-swr')
+    expect((await get('/users/nc-swr')).body).toBe('second')
   })
 
   it('serves a fresh must-revalidate answer without asking the upstream', async () => {
