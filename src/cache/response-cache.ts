@@ -139,9 +139,17 @@ export class ResponseCache {
     const refreshKey = this.#refreshKeyOf(request)
     const refresh = refreshKey !== undefined
     const partition = this.#partitionOf(request)
+    // A refresh arrives through inject() (no TLS, another peer): it stores under the key it refreshes.
+    const key = refreshKey ?? cacheKey(request.url, requestOrigin(request), partition)
+    // Hit-for-pass: the last plain answer for this key could not be stored, so nothing is stored for it
+    // now; for a while its requests go straight upstream without the cache's work (as Varnish does).
+    if (!refresh && this.#fills.passes(key) && this.#memory?.resource(storeId(key), Date.now()) == null) {
+      reply.header(CACHE_STATUS_HEADER, CacheStatus.pass)
+      done()
+      return
+    }
     const state: CacheState = {
-      // A refresh arrives through inject() (no TLS, another peer): it stores under the key it refreshes.
-      key: refreshKey ?? cacheKey(request.url, requestOrigin(request), partition),
+      key,
       view: null,
       shared: partition === null,
       refresh,
@@ -250,8 +258,7 @@ export class ResponseCache {
    */
   #mayCollapse (request: FastifyRequest, state: CacheState): boolean {
     if (state.conditional || request.headers['cache-control'] !== undefined || request.headers.pragma !== undefined) return false
-    if (state.shared && request.headers.authorization !== undefined) return false
-    return !this.#fills.passes(state.key)
+    return !(state.shared && request.headers.authorization !== undefined)
   }
 
   /** The stored response selected by this request's Vary fields, if the request may use it at all. */

@@ -71,7 +71,8 @@ describe('what is stored', () => {
     await cachingGateway()
     await get('/users/n')
     const second = await get('/users/n')
-    expect(second.headers['cache-status']).toBe('gatehouse; fwd=miss')
+    // Not storable, so the next ones pass straight through for a while (hit-for-pass).
+    expect(second.headers['cache-status']).toBe('gatehouse; fwd=miss; detail=pass')
     expect(upstream.hits('/n')).toBe(2)
   })
 
@@ -421,7 +422,7 @@ describe('what the reviewer found (each once a wrong answer or a crash)', () => 
     await get('/users/two-lines')
     expect((await get('/users/two-lines')).headers['cache-status']).toMatch(/^gatehouse; hit/)
     expect((await get('/users/two-etags')).statusCode).toBe(200)
-    expect((await get('/users/two-etags')).headers['cache-status']).toBe('gatehouse; fwd=miss')
+    expect((await get('/users/two-etags')).headers['cache-status']).toMatch(/^gatehouse; fwd=miss(;|$)/)
   })
 
   it('matches a Vary field the request does not send', async () => {
@@ -456,7 +457,7 @@ describe('what the reviewer found (each once a wrong answer or a crash)', () => 
     expect((await get('/users/tenant', { 'x-api-tenant': 'a' })).body).toBe('for a')
     // Tenant b claims tenant a's selection: it must not get a's answer.
     expect((await get('/users/tenant', { 'x-api-tenant': 'b', 'x-tenant': 'a' })).body).toBe('for b')
-    expect((await get('/users/tenant', { 'x-api-tenant': 'a' })).headers['cache-status']).toBe('gatehouse; fwd=miss')
+    expect((await get('/users/tenant', { 'x-api-tenant': 'a' })).headers['cache-status']).toMatch(/^gatehouse; fwd=miss(;|$)/)
   })
 
   it('takes the age of a refreshed answer from the 304, not from the stored copy', async () => {
