@@ -66,7 +66,6 @@ async function serviceCacheHooks (scope: FastifyInstance, { cache }: ServiceCach
   cache.attach(scope)
   scope.addHook('onRequest', cache.lookup)
   scope.addHook('onSend', cache.invalidate)
-  scope.addHook('onResponse', cache.finish)
 }
 
 /** Not encapsulated: the hooks belong to the service's scope, so they run for the proxy routes registered after. */

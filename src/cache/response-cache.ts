@@ -11,7 +11,8 @@
  * - invalidation (onSend): a successful unsafe method drops what is stored for its URL, Location and
  *   Content-Location.
  * A served entry still goes through every onSend hook (CORS, rate-limit fields, compression) and the
- * access log.
+ * access log. What may be stored is storability.ts', how a stored answer is sent stored-answer.ts', and the
+ * stale-while-revalidate replay background-refresh.ts'.
  */
 import { pipeline } from 'node:stream'
 import type { Readable } from 'node:stream'
@@ -21,13 +22,15 @@ import type { ResponseCompressor } from '../compression/compressor.js'
 import type { ResolvedService } from '../config/types.js'
 import { kPrincipal } from '../symbols.js'
 import { BodyCapture } from './body-capture.js'
-import { CACHE_STATUS_HEADER, CacheStatus, withTtl } from './cache-status.js'
-import { hasConditionals, notModified } from './conditional.js'
+import { BackgroundRefresh } from './background-refresh.js'
+import { CACHE_STATUS_HEADER, CacheStatus } from './cache-status.js'
+import { hasConditionals } from './conditional.js'
 import { Fills, type Fill } from './fills.js'
 import { invalidatedUrls, isUnsafe } from './invalidation.js'
 import { currentAge, policyFacts, varyMatches, type PolicyFacts } from './policy-facts.js'
-import { cacheKey, policyRequest, requestOrigin, storedRequest, upstreamSawSelection, variesOn } from './request-view.js'
-import { policyHeaders, type PolicyHeaders } from './upstream-headers.js'
+import { cacheKey, policyRequest, requestOrigin } from './request-view.js'
+import { retention, Storability, type AnswerContext } from './storability.js'
+import { sendStored } from './stored-answer.js'
 import { kCacheState, kUpstreamHeaders, type UpstreamHeaders } from './request-state.js'
 import { RESPONSE_SEGMENT, type ResponseStore, type StoredResource, type StoredVariant } from './store.js'
 import type { MemoryResponseStore } from './memory-store.js'
@@ -80,20 +83,10 @@ export interface ResponseCacheOptions {
   readonly gatewayFields: ReadonlySet<string>
 }
 
-export const REFRESH_HEADER = 'x-gatehouse-cache-refresh'
 /** RFC 5861 §4: the upstream answers that stale-if-error may hide. */
 const ERROR_STATUSES = new Set([500, 502, 503, 504])
-/** RFC 9110 §15.4.5: what a 304 carries. */
-const NOT_MODIFIED_FIELDS = ['cache-control', 'content-location', 'etag', 'expires', 'vary']
 const MAX_VARIANTS = 16
-/**
- * How long a response with a validator stays stored past its freshness: it can still be revalidated
- * with a cheap 304 (RFC 9111 §4.3) instead of refetched, as nginx keeps entries for its `inactive` time.
- */
-const STALE_RETENTION_MS = 10 * 60_000
 const ERROR_RESPONSE = { status: 504, headers: {} }
-/** Not taken from a 304: they describe its (empty) body, not the stored one (http-cache-semantics' list). */
-const KEPT_ON_REVALIDATION = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'content-range'])
 
 export class ResponseCache {
   readonly #service: ResolvedService
@@ -102,13 +95,9 @@ export class ResponseCache {
   readonly #maxObjectBytes: number
   readonly #fills: Fills
   readonly #compressor: ResponseCompressor | null
-  readonly #refreshSecret: string
+  readonly #refreshes: BackgroundRefresh
+  readonly #storability: Storability
   readonly #dropUpstreamHeaders: (reply: FastifyReply) => void
-  readonly #gatewayFields: ReadonlySet<string>
-  /** Keys being refreshed in the background, by the refresh's marker id (the refresh stores under this key). */
-  readonly #refreshing = new Map<string, string>()
-  #refreshCount = 0
-  #app: FastifyInstance | null = null
 
   constructor (options: ResponseCacheOptions) {
     this.#service = options.service
@@ -117,14 +106,14 @@ export class ResponseCache {
     this.#maxObjectBytes = options.maxObjectBytes
     this.#fills = new Fills(options.collapseTimeout)
     this.#compressor = options.compressor
-    this.#refreshSecret = options.refreshSecret
+    this.#refreshes = new BackgroundRefresh(options.refreshSecret)
+    this.#storability = new Storability({ maxObjectBytes: options.maxObjectBytes, gatewayFields: options.gatewayFields, identityOnly: options.compressor !== null })
     this.#dropUpstreamHeaders = options.dropUpstreamHeaders
-    this.#gatewayFields = options.gatewayFields
   }
 
   /** The instance background refreshes are injected into (the gateway's root). */
   attach (app: FastifyInstance): void {
-    this.#app = app
+    this.#refreshes.attach(app)
   }
 
   // ---- lookup (onRequest) -------------------------------------------------------------------------------
@@ -136,7 +125,7 @@ export class ResponseCache {
       done()
       return
     }
-    const refreshKey = this.#refreshKeyOf(request)
+    const refreshKey = this.#refreshes.keyOf(request)
     const refresh = refreshKey !== undefined
     const partition = this.#partitionOf(request)
     // A refresh arrives through inject() (no TLS, another peer): it stores under the key it refreshes.
@@ -166,16 +155,6 @@ export class ResponseCache {
     }
     request[kCacheState] = state
     this.#look(request, reply, done, state)
-  }
-
-  /** The key a background refresh of this cache stores under; undefined for every other request. */
-  #refreshKeyOf (request: FastifyRequest): string | undefined {
-    const marker = request.headers[REFRESH_HEADER]
-    if (marker === undefined) return undefined
-    // Never forwarded, whoever sent it; only this process's secret names a refresh.
-    delete request.headers[REFRESH_HEADER]
-    if (typeof marker !== 'string' || !marker.startsWith(`${this.#refreshSecret}:`)) return undefined
-    return this.#refreshing.get(marker.slice(this.#refreshSecret.length + 1))
   }
 
   #viewOf (request: FastifyRequest, state: CacheState): CachePolicy.Request {
@@ -225,7 +204,7 @@ export class ResponseCache {
         }
         // RFC 9111 §4.2.4: no stale answer where the response forbids it (the library would still serve).
         if (!forbidsStale(facts, state.shared)) {
-          this.#refreshInBackground(request, state)
+          this.#refreshes.start(request, state.key)
           this.#serve(request, reply, state, variant, CacheStatus.staleWhileRevalidate)
           return
         }
@@ -240,8 +219,9 @@ export class ResponseCache {
         return
       }
       state.fill = fill
-      // A leader whose client leaves before its answer is stored must not hold the waiters (a hook for
-      // every request would cost a listener and a closure per request; leaders are misses only).
+      // However the leader's request ends (answered, refused by a later hook, client gone), a fill it did not
+      // hand to the store must not hold the waiters. A listener on leaders only: an onResponse or
+      // onRequestAbort hook would cost every request of the service.
       reply.raw.once('close', () => { if (!state.storing) this.#settle(state) })
     }
     // The selection this request is stored under is what it looked like here, at lookup: a team plugin's
@@ -311,45 +291,7 @@ export class ResponseCache {
   // ---- answering from the store -------------------------------------------------------------------------
 
   #serve (request: FastifyRequest, reply: FastifyReply, state: CacheState, variant: StoredVariant, status: string): void {
-    const facts = policyFacts(variant.policy)
-    const age = currentAge(facts, Date.now())
-    const ttl = facts.maxAge - age
-    // RFC 9110 §13.2.1: preconditions only apply to what would be a 2xx answer.
-    if (state.conditional && facts.status >= 200 && facts.status < 300 && notModified(request.headers, facts)) {
-      reply.code(304)
-      for (const name of NOT_MODIFIED_FIELDS) {
-        const value = facts.headers[name]
-        if (value !== undefined) reply.header(name, value)
-      }
-      this.#compressor?.describeNotModified(reply, facts.headers, variant.body.length)
-      reply.header('age', Math.round(age))
-      reply.header(CACHE_STATUS_HEADER, withTtl(status === CacheStatus.hit ? CacheStatus.notModified : status, ttl))
-      reply.send()
-      return
-    }
-    reply.code(facts.status)
-    for (const [name, value] of facts.served) reply.header(name, value)
-    reply.header('age', Math.round(age))
-    reply.header(CACHE_STATUS_HEADER, withTtl(status, ttl))
-    if (this.#compressor === null) reply.send(variant.body)
-    // A strong ETag names the body across revalidations; without one, the time it was received does.
-    else this.#compressor.sendStored(reply, variant.body, `${state.key}\n${facts.variantId}\n${facts.etag ?? facts.responseTime}\n${variant.body.length}`)
-  }
-
-  #refreshInBackground (request: FastifyRequest, state: CacheState): void {
-    const app = this.#app
-    if (app === null || [...this.#refreshing.values()].includes(state.key)) return
-    const id = String(++this.#refreshCount)
-    this.#refreshing.set(id, state.key)
-    const headers: Record<string, string | string[] | undefined> = { ...request.headers, [REFRESH_HEADER]: `${this.#refreshSecret}:${id}` }
-    delete headers['if-none-match']
-    delete headers['if-modified-since']
-    delete headers['content-length']
-    // Nobody reads the refresh's answer: never pay for compressing it.
-    headers['accept-encoding'] = 'identity'
-    app.inject({ method: 'GET', url: request.url, headers: headers as Record<string, string>, remoteAddress: request.ip })
-      .catch((error: unknown) => { request.log.warn({ err: error }, 'cache background refresh failed') })
-      .finally(() => { this.#refreshing.delete(id) })
+    sendStored(request, reply, { key: state.key, conditional: state.conditional, variant, status }, this.#compressor)
   }
 
   // ---- the upstream's answer (reply-from's onResponse) -------------------------------------------------
@@ -392,7 +334,7 @@ export class ResponseCache {
       this.#serve(request, reply, state, state.stale, CacheStatus.staleIfError)
       return
     }
-    const policy = this.#policyFor(request, state, status, headers)
+    const policy = this.#storability.policyFor(request, this.#contextOf(request, state), status, headers)
     if (policy === null) {
       // A plain request's answer could not be stored: the next ones would only queue for nothing.
       if (state.fill !== null && status !== 304) this.#fills.pass(state.key)
@@ -429,16 +371,9 @@ export class ResponseCache {
     return true
   }
 
-  /** The end of every request of a caching service (onResponse): a fill nobody settled is settled now. */
-  readonly finish = (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {
-    const state = request[kCacheState]
-    if (state !== null && !state.storing) this.#settle(state)
-    done()
-  }
-
   #revalidated (request: FastifyRequest, reply: FastifyReply, state: CacheState, stale: StoredVariant, headers: UpstreamHeaders): void {
     this.#dropUpstreamHeaders(reply)
-    const refreshed = this.#refreshed(request, state, stale, headers)
+    const refreshed = this.#storability.refreshed(request, this.#contextOf(request, state), stale, headers)
     if (refreshed !== null) {
       state.storing = true
       this.#write(request, state, refreshed)
@@ -448,70 +383,8 @@ export class ResponseCache {
     this.#serve(request, reply, state, refreshed ?? stale, CacheStatus.revalidated)
   }
 
-  /**
-   * The stored response updated by a 304 (RFC 9111 §4.3.4), or null when the 304 names none of its
-   * validators (its body is gone, so the stored one with its old headers is still the best answer) or the
-   * result may not be stored. RFC 9111 §3.2: the 304's fields replace the stored ones and new ones are
-   * added (http-cache-semantics only replaces fields the stored response already had).
-   */
-  #refreshed (request: FastifyRequest, state: CacheState, stale: StoredVariant, upstream: UpstreamHeaders): StoredVariant | null {
-    try {
-      const headers = policyHeaders(upstream)
-      if (headers === null) return null
-      const view = this.#viewOf(request, state)
-      const { matches } = stale.policy.revalidatedPolicy(view, { status: 304, headers: headers as CachePolicy.Headers })
-      if (!matches) return null
-      const facts = policyFacts(stale.policy)
-      const merged: PolicyHeaders = { ...facts.headers }
-      // The stored Age counted up to the stored response; the refreshed one is as old as the 304 says.
-      delete merged.age
-      for (const name in headers) {
-        if (!KEPT_ON_REVALIDATION.has(name)) merged[name] = headers[name] as string | string[]
-      }
-      if (!this.#mayStore(merged)) return null
-      const policy = new CachePolicy(storedRequest(view, merged.vary), { status: facts.status, headers: merged as CachePolicy.Headers }, { shared: state.shared })
-      return policy.storable() ? { policy, body: stale.body, tags: stale.tags } : null
-    } catch (error) {
-      request.log.warn({ err: error }, 'cache could not read the upstream 304; served the stored answer unchanged')
-      return null
-    }
-  }
-
-  /**
-   * The policy of a storable upstream answer, or null. Runs inside undici's response callback, where a
-   * throw would escape as an uncaught exception: anything unexpected is logged and the answer passes
-   * through unstored.
-   */
-  #policyFor (request: FastifyRequest, state: CacheState, status: number, upstream: UpstreamHeaders): CachePolicy | null {
-    try {
-      const headers = policyHeaders(upstream)
-      if (headers === null || !this.#mayStore(headers)) return null
-      const view = this.#viewOf(request, state)
-      if (state.forwarded !== null && !upstreamSawSelection(headers.vary, view, state.forwarded)) return null
-      const policy = new CachePolicy(storedRequest(view, headers.vary), { status, headers: headers as CachePolicy.Headers }, { shared: state.shared })
-      return this.#storable(policy, headers, status) ? policy : null
-    } catch (error) {
-      request.log.warn({ err: error }, 'cache could not read the upstream answer; passed through unstored')
-      return null
-    }
-  }
-
-  /** Before any policy work: what this gateway never stores, whatever the directives say. */
-  #mayStore (headers: PolicyHeaders): boolean {
-    // Cookies are one client's (RFC 9111 §7.3 leaves it to the cache); never handed to another.
-    if (headers['set-cookie'] !== undefined) return false
-    // Selected by a field the gateway rewrites (identity headers, forwarding headers) or by a caller's
-    // credentials: the client's value is not what the upstream saw, or is not ours to store.
-    return !variesOn(headers.vary, this.#gatewayFields)
-  }
-
-  #storable (policy: CachePolicy, headers: PolicyHeaders, status: number): boolean {
-    if (status === 206 || !policy.storable() || retention(policy) <= 0) return false
-    // The identity body was asked for: an encoded one would be served to clients that cannot decode it.
-    const encoding = headers['content-encoding']
-    if (this.#compressor !== null && encoding !== undefined && encoding !== 'identity') return false
-    const length = Number(headers['content-length'])
-    return !(length > this.#maxObjectBytes)
+  #contextOf (request: FastifyRequest, state: CacheState): AnswerContext {
+    return { view: this.#viewOf(request, state), forwarded: state.forwarded, shared: state.shared }
   }
 
   #allowsStaleIfError (request: FastifyRequest, stale: StoredVariant, state: CacheState): boolean {
@@ -582,13 +455,6 @@ export class ResponseCache {
       })
     }
   }
-}
-
-/** Milliseconds a response stays worth keeping: while fresh or usable stale, or revalidatable. */
-function retention (policy: CachePolicy): number {
-  const ttl = policy.timeToLive()
-  const facts = policyFacts(policy)
-  return facts.etag !== null || facts.lastModified !== null ? ttl + STALE_RETENTION_MS : ttl
 }
 
 /** no-cache, must-revalidate, and (for a shared cache) proxy-revalidate forbid serving it stale (RFC 9111 §4.2.4). */
