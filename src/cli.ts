@@ -11,7 +11,8 @@ import { mintDevToken } from './auth/dev-token.js'
 import { checkConfigFile, configOf } from './cluster/config-snapshot.js'
 import { runPrimary, type PrimaryOutcome } from './cluster/primary.js'
 import {
-  announceReady, configFromPrimary, ignoreRepeatedStops, isForeignClusterWorker, isGatehouseWorker, leaveCluster, leaveHangupsToPrimary
+  announceReady, configFromPrimary, ignoreRepeatedStops, isForeignClusterWorker, isGatehouseWorker, leaveCluster, leaveHangupsToPrimary,
+  stopTakingConnections
 } from './cluster/worker.js'
 import { parseWorkerCount } from './cluster/worker-count.js'
 import { ConfigInvalidError } from './errors.js'
@@ -154,6 +155,8 @@ async function start (values: StartValues, argv: readonly string[], io: CliIO): 
 interface ServeHooks {
   /** Called once listening, with the stop signals already handled. */
   readonly listening?: (running: RunningGateway) => void
+  /** Called on the stop signal, before the drain starts. */
+  readonly beforeDrain?: (running: RunningGateway) => Promise<void>
 }
 
 /** One gateway in this process until SIGTERM or SIGINT, then a graceful drain. */
@@ -169,6 +172,7 @@ async function serve (config: GatewayConfig, overrides: ListenOverrides, io: Cli
   hooks.listening?.(running)
   const signal = await stopSignal
   running.app.log.info({ signal }, 'shutting down')
+  await hooks.beforeDrain?.(running)
   await running.close()
   return EXIT_OK
 }
@@ -183,7 +187,8 @@ async function serveAsWorker (overrides: ListenOverrides, io: CliIO): Promise<nu
       listening: (running) => {
         ignoreRepeatedStops()
         announceReady(running.url)
-      }
+      },
+      beforeDrain: stopTakingConnections
     })
   } finally {
     leaveCluster()

@@ -3,6 +3,7 @@
  * the cluster when done, and leave signals other than the first SIGTERM/SIGINT to the primary.
  */
 import cluster from 'node:cluster'
+import type { RunningGateway } from '../server.js'
 import type { ConfigSnapshot } from './config-snapshot.js'
 import { isPrimaryMessage, WORKER_ENVIRONMENT, type WorkerMessage } from './messages.js'
 
@@ -70,6 +71,21 @@ export function ignoreRepeatedStops (): void {
 export function leaveCluster (): void {
   if (cluster.worker?.isConnected()) cluster.worker.disconnect()
 }
+
+/**
+ * A worker told to stop first closes its listener: from then on the primary hands new connections to the
+ * other workers (one handed over meanwhile is refused by this worker and redistributed). It then serves,
+ * for a moment, the requests of connections it had just accepted, and only then drains: a draining gateway
+ * refuses new requests (503), which during a rolling restart would hit exactly those.
+ */
+export async function stopTakingConnections (running: RunningGateway): Promise<void> {
+  // The drain's own close later finds the listener closed already; Fastify accepts that.
+  running.app.server.close()
+  await new Promise<void>((resolve) => { setTimeout(resolve, HANDOFF_GRACE_MS) })
+}
+
+/** How long requests on connections accepted just before the stop get before the drain begins. */
+const HANDOFF_GRACE_MS = 200
 
 function send (message: WorkerMessage): void {
   process.send?.(message)
