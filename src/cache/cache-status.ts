@@ -24,9 +24,7 @@ export const CacheStatus = Object.freeze({
   /** A stored response was stale; the upstream sent a new one that could not be stored. */
   staleReplaced: 'gatehouse; fwd=stale',
   /** Hit-for-pass: this URL's last answer could not be stored, so for a while it goes upstream unexamined. */
-  pass: 'gatehouse; fwd=miss; detail=pass',
-  /** The request asked for no stored answer (no-cache, max-age=0) or the method or range bypasses the cache. */
-  bypass: 'gatehouse; fwd=bypass'
+  pass: 'gatehouse; fwd=miss; detail=pass'
 })
 
 /** `ttl` (RFC 9211 §2.7): seconds of freshness left, negative once stale. */

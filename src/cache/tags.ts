@@ -3,8 +3,6 @@
  * `Surrogate-Key` (space-separated, as Fastly and Varnish read it). Both are for the gateway only and are
  * never passed on to clients.
  */
-export const TAG_HEADERS = ['cache-tag', 'surrogate-key'] as const
-
 const MAX_TAGS = 64
 const MAX_TAG_LENGTH = 256
 
