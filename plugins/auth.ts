@@ -21,13 +21,14 @@ import { refusalReason, tokenRefusal } from '../src/auth/refusal.js'
 import { compileRequirements, type RequirementCheck } from '../src/auth/requirements.js'
 import { normalizedPathBelowPrefix } from '../src/http/normalized-path.js'
 import { compileRouteMatch, pathBelowPrefix, type RouteTest } from '../src/http/route-match.js'
-import { kKeyRing, kPrincipal } from '../src/symbols.js'
+import { kHolding, kKeyRing, kPrincipal } from '../src/symbols.js'
 
 async function authKeys (app: FastifyInstance, { settings }: { settings: AuthKeySettings }): Promise<void> {
-  const ring = new KeyRing(settings, app.log)
-  app.decorate(kKeyRing, ring)
-  app.addHook('onReady', async () => { await ring.start() })
-  app.addHook('onClose', async () => { ring.stop() })
+  // Kept across a reload that leaves gateway.auth alone: fetched key sets and their cooldowns survive.
+  const kept = app[kHolding].acquire('auth-keys', settings, () => ({ ring: new KeyRing(settings, app.log), started: null as Promise<void> | null }),
+    ({ ring }) => { ring.stop() })
+  app.decorate(kKeyRing, kept.ring)
+  app.addHook('onReady', async () => { await (kept.started ??= kept.ring.start()) })
 }
 
 /**

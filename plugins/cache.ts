@@ -16,6 +16,9 @@ import { MemoryResponseStore } from '../src/cache/memory-store.js'
 import type { ResponseCache } from '../src/cache/response-cache.js'
 import type { ResponseStore } from '../src/cache/store.js'
 import { closeRedis, connectRedis, createRedisClient } from '../src/redis/client.js'
+import type { RedisSettings } from '../src/config/types.js'
+import { nothingToClose } from '../src/reload/carryover.js'
+import { kHolding } from '../src/symbols.js'
 
 export const kResponseStore = Symbol('gatehouse.responseStore')
 
@@ -38,22 +41,36 @@ async function responseStore (app: FastifyInstance): Promise<void> {
   const { config } = app.gatehouse
   if (!config.services.some((service) => service.cache !== null)) return
   const settings = config.cache
-  let shared: SharedResponseStore
-  if (settings.store === 'redis' && config.redis !== null) {
-    // A connection of its own: 20 KB bodies never queue in front of the rate limiter's small commands.
-    const client = createRedisClient(config.redis, app.log)
-    app.addHook('onClose', async () => { await closeRedis(client) })
-    await connectRedis(client)
-    const { RedisResponseStore } = await import('../src/cache/redis-store.js')
-    shared = { store: new RedisResponseStore(client, config.redis.keyPrefix), memory: null, refreshSecret: randomBytes(24).toString('hex') }
-  } else {
-    const memory = new MemoryResponseStore(settings.maxBytes)
-    shared = { store: memory, memory, refreshSecret: randomBytes(24).toString('hex') }
-  }
+  // Kept across a reload that leaves the store's settings alone: entries survive, and so does the secret
+  // that marks this process's background refreshes (a refresh may be on its way through the old instance).
+  const shared = settings.store === 'redis' && config.redis !== null
+    ? await redisResponseStore(app, config.redis)
+    : app[kHolding].acquire('response-store:memory', settings.maxBytes, () => memoryResponseStore(settings.maxBytes), nothingToClose)
   app.decorate(kResponseStore, shared)
   await app.register(async function sealedCachingScope (sealed) {
     await sealed.register(fastifyCaching, { cache: shared.store as unknown as NonNullable<Parameters<typeof fastifyCaching>[1]>['cache'] })
   })
+}
+
+function memoryResponseStore (maxBytes: number): SharedResponseStore {
+  const memory = new MemoryResponseStore(maxBytes)
+  return { store: memory, memory, refreshSecret: refreshSecret() }
+}
+
+async function redisResponseStore (app: FastifyInstance, redis: RedisSettings): Promise<SharedResponseStore> {
+  const { RedisResponseStore } = await import('../src/cache/redis-store.js')
+  // A connection of its own: 20 KB bodies never queue in front of the rate limiter's small commands.
+  const { shared, client } = app[kHolding].acquire('response-store:redis', redis, () => {
+    const client = createRedisClient(redis, app.log)
+    const shared: SharedResponseStore = { store: new RedisResponseStore(client, redis.keyPrefix), memory: null, refreshSecret: refreshSecret() }
+    return { shared, client }
+  }, async ({ client }) => { await closeRedis(client) })
+  await connectRedis(client)
+  return shared
+}
+
+function refreshSecret (): string {
+  return randomBytes(24).toString('hex')
 }
 
 export const responseStorePlugin = fp(responseStore, { name: 'gatehouse-response-store', fastify: '5.x' })

@@ -6,7 +6,7 @@
  * after its policies, so their hooks run before the proxy handler.
  */
 import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ResolvedService } from '../src/config/types.js'
 import { NoUpstreamError } from '../src/errors.js'
 import { sendProblem } from '../src/http/problem.js'
@@ -20,7 +20,7 @@ import { HealthChecker } from '../src/upstream/health-check.js'
 import { DOWN_COOLDOWN_MS, UpstreamPool } from '../src/upstream/pool.js'
 import { PoolDispatcher } from '../src/upstream/pool-dispatcher.js'
 import { RetryBudget } from '../src/upstream/retry-budget.js'
-import { kUpstreamPools } from '../src/symbols.js'
+import { kHolding, kUpstreamPools } from '../src/symbols.js'
 
 export interface ProxyOptions {
   readonly service: ResolvedService
@@ -38,28 +38,12 @@ export async function serviceProxy (scope: FastifyInstance, { service, forwardin
     registerNoUpstreamRoutes(scope)
     return
   }
-  const agent = createUpstreamDispatcher(service)
-  const pool = new UpstreamPool(service.loadBalancing.strategy === 'first-upstream' ? service.upstreams.slice(0, 1) : service.upstreams, {
-    balancing: service.loadBalancing,
-    outlier: service.outlierDetection,
-    unhealthyRetryAfter: service.healthCheck?.interval ?? DOWN_COOLDOWN_MS,
-    onStateChange: (member, state, reason) => {
-      scope.log[state === 'up' ? 'info' : 'warn']({ service: service.name, upstream: member.url, state, reason }, 'upstream state changed')
-    }
-  })
-  scope[kUpstreamPools].set(service.name, pool)
-  const dispatcher = new PoolDispatcher(new ClientAwareDispatcher(agent), {
-    pool,
-    retryAttempts: service.retryAttempts,
-    budget: new RetryBudget(service.retryBudgetPercent),
-    hashKeyOf: service.loadBalancing.hashOn === null ? null : hashKeyReader(service.loadBalancing.hashOn)
-  })
-  if (service.healthCheck !== null) {
-    const checker = new HealthChecker(pool, service.healthCheck, agent)
-    scope.addHook('onReady', async () => { checker.start() })
-    scope.addHook('onClose', async () => { checker.stop() })
-  }
-  scope.addHook('onClose', async () => { await dispatcher.close() })
+  const upstream = scope[kHolding].acquire(`upstream:${service.name}`, upstreamSettings(service),
+    () => createUpstream(service, scope.log), closeUpstream)
+  scope[kUpstreamPools].set(service.name, upstream.pool)
+  // The first instance's onReady starts the checks; an instance built by a reload finds them running.
+  scope.addHook('onReady', async () => { upstream.checker?.start() })
+  const { pool, dispatcher } = upstream
   await scope.register(httpProxy, {
     ...proxyCallbacks(service, pool, forwarding, delivery),
     rewritePrefix: service.rewritePrefix,
@@ -71,6 +55,45 @@ export async function serviceProxy (scope: FastifyInstance, { service, forwardin
     retryMethods: [],
     ...webSocketOptions(service, forwarding)
   } as FastifyHttpProxyOptions)
+}
+
+/**
+ * A service's replicas and the connections to them: kept across a reload that leaves these settings
+ * alone, so a reload neither forgets ejections and health states nor reopens keep-alive connections.
+ */
+interface ServiceUpstream {
+  readonly pool: UpstreamPool
+  readonly dispatcher: PoolDispatcher
+  readonly checker: HealthChecker | null
+}
+
+function upstreamSettings (service: ResolvedService): unknown {
+  const { upstreams, timeouts, retryAttempts, retryBudgetPercent, loadBalancing, outlierDetection, healthCheck, maxPendingRequests, tls } = service
+  return { upstreams, timeouts, retryAttempts, retryBudgetPercent, loadBalancing, outlierDetection, healthCheck, maxPendingRequests, tls }
+}
+
+function createUpstream (service: ResolvedService, log: FastifyBaseLogger): ServiceUpstream {
+  const agent = createUpstreamDispatcher(service)
+  const pool = new UpstreamPool(service.loadBalancing.strategy === 'first-upstream' ? service.upstreams.slice(0, 1) : service.upstreams, {
+    balancing: service.loadBalancing,
+    outlier: service.outlierDetection,
+    unhealthyRetryAfter: service.healthCheck?.interval ?? DOWN_COOLDOWN_MS,
+    onStateChange: (member, state, reason) => {
+      log[state === 'up' ? 'info' : 'warn']({ service: service.name, upstream: member.url, state, reason }, 'upstream state changed')
+    }
+  })
+  const dispatcher = new PoolDispatcher(new ClientAwareDispatcher(agent), {
+    pool,
+    retryAttempts: service.retryAttempts,
+    budget: new RetryBudget(service.retryBudgetPercent),
+    hashKeyOf: service.loadBalancing.hashOn === null ? null : hashKeyReader(service.loadBalancing.hashOn)
+  })
+  return { pool, dispatcher, checker: service.healthCheck === null ? null : new HealthChecker(pool, service.healthCheck, agent) }
+}
+
+async function closeUpstream ({ dispatcher, checker }: ServiceUpstream): Promise<void> {
+  checker?.stop()
+  await dispatcher.close()
 }
 
 /** A service with no replicas configured answers 503 instead of disappearing from the routing table. */

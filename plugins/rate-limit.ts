@@ -16,25 +16,26 @@ import { kRateLimit, rateLimitStatus, type RateLimitState, type RateLimitStatus 
 import { StoreFailures } from '../src/rate-limit/store-failures.js'
 import { countRequest, createTier, type Tier, type TierDone } from '../src/rate-limit/tier.js'
 import { closeRedis, connectRedis, createRedisClient } from '../src/redis/client.js'
-import { kService } from '../src/symbols.js'
+import { kHolding, kService } from '../src/symbols.js'
 
 async function gatewayRateLimit (app: FastifyInstance): Promise<void> {
   const { config } = app.gatehouse
   const { rateLimit } = config
-  const redis = rateLimit.store === 'redis' && config.redis !== null && hasTiers(config)
-    ? createRedisClient(config.redis, app.log)
+  const holding = app[kHolding]
+  const redisSettings = config.redis
+  const redis = rateLimit.store === 'redis' && redisSettings !== null && hasTiers(config)
+    ? holding.acquire('redis:rate-limit', redisSettings, () => createRedisClient(redisSettings, app.log), closeRedis)
     : null
   const state: RateLimitState = {
     settings: rateLimit,
     redis,
     keyPrefix: config.redis?.keyPrefix ?? '',
-    failures: new StoreFailures(rateLimit.failurePolicy, app.log)
+    failures: new StoreFailures(rateLimit.failurePolicy, app.log),
+    holding
   }
   app.decorate(kRateLimit, state)
-  if (redis !== null) {
-    app.addHook('onClose', async () => { await closeRedis(redis) })
-    await connectRedis(redis)
-  }
+  // A client kept from the instance before a reload is connected already (connecting again is a no-op).
+  if (redis !== null) await connectRedis(redis)
   if (rateLimit.perIp === null) return
 
   // perIp.allow holds addresses and CIDRs only (validated): the tier's own address exemption covers it.

@@ -18,6 +18,7 @@ import { parseWorkerCount } from './cluster/worker-count.js'
 import { ConfigInvalidError } from './errors.js'
 import { buildGateway } from './gateway.js'
 import { routingTable } from './routing-table.js'
+import { reloadOnHangupAndChange } from './reload/triggers.js'
 import { shutdownSignal, startGateway, type ListenOverrides, type RunningGateway } from './server.js'
 
 export const EXIT_OK = 0
@@ -27,8 +28,9 @@ export const EXIT_USAGE = 2
 const USAGE = `Usage: gatehouse <command> [options]
 
 Commands:
-  start [--config FILE] [--host HOST] [--port PORT] [--workers N|auto]
-                                                      run the gateway (default config: ./services.json)
+  start [--config FILE] [--host HOST] [--port PORT] [--workers N|auto] [--watch]
+                                                      run the gateway (default config: ./services.json);
+                                                      SIGHUP reloads services.json without dropping a request
   check [FILE]                                        validate a services.json and print its routing table
   token --sub NAME [--scope "a b"] [--ttl 1h]         print a development token signed with gateway.auth's secret
 
@@ -38,6 +40,7 @@ Options:
       --port PORT     port to listen on (overrides gateway.listen.port; 0 picks a free one)
       --workers N     run N gateway processes sharing the port (start; "auto": one per CPU; default 1).
                       SIGHUP restarts them one at a time; a crashed one is replaced
+      --watch         reload services.json when it changes, as SIGHUP does (start)
       --sub NAME      token subject (token)
       --scope SCOPES  space-separated scopes (token)
       --ttl TIME      token lifetime: 90s, 15m, 1h, 7d (token; default 1h)
@@ -52,6 +55,7 @@ const OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string' },
   workers: { type: 'string' },
+  watch: { type: 'boolean' },
   sub: { type: 'string' },
   scope: { type: 'string' },
   ttl: { type: 'string' },
@@ -122,7 +126,7 @@ async function check (path: string, io: CliIO): Promise<number> {
   return EXIT_OK
 }
 
-interface StartValues { config?: string, host?: string, port?: string, workers?: string }
+interface StartValues { config?: string, host?: string, port?: string, workers?: string, watch?: boolean }
 
 async function start (values: StartValues, argv: readonly string[], io: CliIO): Promise<number> {
   const port = values.port === undefined ? undefined : Number(values.port)
@@ -144,15 +148,17 @@ async function start (values: StartValues, argv: readonly string[], io: CliIO): 
   if (isGatehouseWorker()) return serveAsWorker(overrides, io)
   if (count.workers === 1) {
     const config = await loadOrReport(() => loadConfig(path), io)
-    return config ? serve(config, overrides, io) : EXIT_USAGE
+    return config ? serve(config, overrides, io, { reloadable: { watchFile: values.watch === true } }) : EXIT_USAGE
   }
   // Checked once here, before any fork: an invalid file is one report and exit 2, not one per worker.
   const checked = await loadOrReport(() => checkConfigFile(path), io)
   if (!checked) return EXIT_USAGE
-  return exitCodeOf(await runPrimary(checked, { workers: count.workers, configPath: path, args: argv }))
+  return exitCodeOf(await runPrimary(checked, { workers: count.workers, configPath: path, args: argv, watchFile: values.watch === true }))
 }
 
 interface ServeHooks {
+  /** Reload services.json on SIGHUP (and on change with `watchFile`); not in a cluster worker, whose primary restarts it instead. */
+  readonly reloadable?: { readonly watchFile: boolean }
   /** Called once listening, with the stop signals already handled. */
   readonly listening?: (running: RunningGateway) => void
   /** Called on the stop signal, before the drain starts. */
@@ -169,8 +175,10 @@ async function serve (config: GatewayConfig, overrides: ListenOverrides, io: Cli
     return EXIT_FAILURE
   }
   const stopSignal = shutdownSignal()
+  const stopReloading = hooks.reloadable === undefined ? null : reloadOnHangupAndChange(running, hooks.reloadable.watchFile)
   hooks.listening?.(running)
   const signal = await stopSignal
+  stopReloading?.()
   running.app.log.info({ signal }, 'shutting down')
   await hooks.beforeDrain?.(running)
   await running.close()

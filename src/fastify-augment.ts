@@ -4,12 +4,18 @@ import type { ServerResponse } from 'node:http'
 import type { Principal } from './auth/principal.js'
 import type { KeyRing } from './auth/key-ring.js'
 import type { UpstreamPool } from './upstream/pool.js'
-import type { kBytesAtStart, kClientResponse, kKeyRing, kPrincipal, kService, kUpstream, kUpstreamPools } from './symbols.js'
+import type { Holding } from './reload/carryover.js'
+import type { kBytesAtStart, kClientResponse, kHolding, kKeyRing, kPrincipal, kService, kUpstream, kUpstreamPools } from './symbols.js'
 
 export interface GatewayState {
   readonly config: GatewayConfig
   /** Set when shutdown begins: readyz answers 503 and new requests are refused. */
   draining: boolean
+  /**
+   * The listener requests arrive on, when it is not this instance's own server: a reloadable gateway's
+   * instances share one listener they never open or close themselves (src/reload/front-door.ts).
+   */
+  listener: { readonly listening: boolean } | null
 }
 
 declare module 'fastify' {
@@ -18,6 +24,7 @@ declare module 'fastify' {
     /** Present when gateway.auth is configured (plugins/auth.ts). */
     [kKeyRing]?: KeyRing
     [kUpstreamPools]: Map<string, UpstreamPool>
+    [kHolding]: Holding
   }
   interface FastifyRequest {
     /**

@@ -15,7 +15,9 @@ import { handleFrameworkError, installErrorHandling } from './http/error-handler
 import { requestIdFor } from './http/request-id.js'
 import { loggerOptions } from './logging.js'
 import type { PeerTrust } from './proxy/headers.js'
+import { Carryover } from './reload/carryover.js'
 import { serviceScope } from './service-scope.js'
+import { kHolding } from './symbols.js'
 import { strictTransportSecurity } from './tls/hsts.js'
 import { createTlsListener } from './tls/listener.js'
 import observability from '../plugins/observability.js'
@@ -31,6 +33,23 @@ export interface GatewayOptions {
   readonly logger?: FastifyServerOptions['logger']
   /** A ready pino-compatible logger to use instead. */
   readonly loggerInstance?: FastifyBaseLogger
+  /**
+   * Objects shared with the other instances of a reloadable gateway (src/reload/carryover.ts); without it
+   * the instance has its own, disposed of when it closes.
+   */
+  readonly carryover?: Carryover
+  /**
+   * Where requests come from: a reloadable gateway's shared listener hands this instance its requests
+   * through a server that never listens (src/reload/front-door.ts). Without it the instance creates its
+   * own listener (HTTP or HTTPS) for `listen()`.
+   */
+  readonly sharedListener?: SharedListener
+}
+
+export interface SharedListener {
+  /** The server Fastify sees as its own: `handler` is called for every request the listener hands it. */
+  serverFor (handler: RequestListener): Server
+  readonly listener: { readonly listening: boolean }
 }
 
 export function buildGateway (config: GatewayConfig, options: GatewayOptions = {}): FastifyInstance {
@@ -47,10 +66,14 @@ export function buildGateway (config: GatewayConfig, options: GatewayOptions = {
     return503OnClosing: false,
     clientErrorHandler: answerClientError,
     frameworkErrors: handleFrameworkError,
-    serverFactory: (handler) => createListener(config, handler)
+    serverFactory: (handler) => options.sharedListener?.serverFor(handler) ?? createListener(config, handler)
   })
-  const state: GatewayState = { config, draining: false }
+  const state: GatewayState = { config, draining: false, listener: options.sharedListener?.listener ?? null }
   app.decorate('gatehouse', state)
+  const holding = (options.carryover ?? new Carryover()).holding()
+  app.decorate(kHolding, holding)
+  // Registered first on the root, so it runs after every scope's own onClose hooks.
+  app.addHook('onClose', async () => { await holding.release() })
   installErrorHandling(app)
   if (config.tls?.hsts != null) app.addHook('onSend', strictTransportSecurity(config.tls.hsts))
   // The gateway never parses bodies: not for 404s, admin routes or services without upstreams either
@@ -76,7 +99,7 @@ function passBodyThrough (_request: FastifyRequest, payload: IncomingMessage, do
 }
 
 /** The HTTP (or HTTPS) listener with the gateway's head-size and head-timeout limits (431 / 408 before any route). */
-function createListener (config: GatewayConfig, handler: RequestListener): Server {
+export function createListener (config: GatewayConfig, handler: RequestListener): Server {
   if (config.tls !== null) return createTlsListener(config, config.tls, handler)
   const server = createServer({
     maxHeaderSize: config.limits.headerBytes,

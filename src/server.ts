@@ -10,7 +10,8 @@ import type { AddressInfo, Socket } from 'node:net'
 import type { Server as TlsServer, TLSSocket } from 'node:tls'
 import type { FastifyInstance } from 'fastify'
 import type { GatewayConfig, ListenerTlsSettings } from './config/types.js'
-import { buildGateway, type GatewayOptions } from './gateway.js'
+import type { GatewayOptions } from './gateway.js'
+import { ReloadableGateway, type ReloadResult, type ReloadTrigger } from './reload/reloadable.js'
 import { routingTable } from './routing-table.js'
 import { createRedirectListener } from './tls/redirect.js'
 import { watchCertificates, type CertificateReloader } from './tls/reload.js'
@@ -21,62 +22,92 @@ export interface ListenOverrides {
 }
 
 export interface RunningGateway {
+  /** The gateway instance serving now (a reload switches in another one). */
   readonly app: FastifyInstance
+  /** The listener: it stays open across reloads. */
+  readonly server: Server
   /** Base URL the gateway answers on, e.g. http://127.0.0.1:8080 or https://127.0.0.1:8443 */
   readonly url: string
   /** Base URL of the HTTP → HTTPS redirect listener, or null when there is none. */
   readonly redirectUrl: string | null
   /** Certificate reload (file watch and SIGHUP), or null without TLS. */
   readonly certificates: CertificateReloader | null
+  /**
+   * Zero-downtime reload: with no argument, services.json is read again from where the running
+   * configuration came from. A refused reload leaves the running configuration serving.
+   */
+  reload (next?: GatewayConfig, trigger?: ReloadTrigger): Promise<ReloadResult>
   /** Drains and closes; safe to call more than once. */
   close (): Promise<void>
 }
 
 export async function startGateway (config: GatewayConfig, overrides: ListenOverrides = {}, options: GatewayOptions = {}): Promise<RunningGateway> {
-  const app = buildGateway(config, options)
-  const sockets = trackSockets(app.server)
-  const sessions = trackHttp2Sessions(app.server)
+  const gateway = await ReloadableGateway.start(config, options)
+  const server = gateway.door.listener
+  const sockets = trackSockets(server)
+  const sessions = trackHttp2Sessions(server)
   const host = overrides.host ?? config.listen.host
   const port = overrides.port ?? config.listen.port
-  // Fastify writes http:// for a server it did not create with its own `https` option.
-  await app.listen({ host, port, ...(config.tls === null ? {} : { listenTextResolver: (address: string) => `Server listening at ${address.replace(/^http:/, 'https:')}` }) })
-  const address = app.server.address() as AddressInfo
+  let address: AddressInfo
+  try {
+    address = await listen(server, host, port)
+  } catch (error) {
+    await gateway.close()
+    throw error
+  }
   const url = urlOf(address, config.tls === null ? 'http' : 'https')
+  gateway.log.info(`Server listening at ${url}`)
   const { redirect, certificates } = config.tls === null
     ? { redirect: null, certificates: null }
-    : await startTlsCompanions(app, config, config.tls, host, address.port)
+    : await startTlsCompanions(gateway, config, config.tls, host, address.port)
   const redirectUrl = redirect === null ? null : urlOf(redirect.address() as AddressInfo, 'http')
-  app.log.info({ url, ...(redirectUrl === null ? {} : { redirectUrl }), services: config.services.length }, `routing table:\n${routingTable(config)}`)
+  gateway.log.info({ url, ...(redirectUrl === null ? {} : { redirectUrl }), services: config.services.length }, `routing table:\n${routingTable(config)}`)
   let closing: Promise<void> | undefined
   return {
-    app,
+    get app () { return gateway.door.current.app },
+    server,
     url,
     redirectUrl,
     certificates,
+    reload: async (next, trigger = 'call') => next === undefined ? await gateway.reloadFile(trigger) : await gateway.reload(next, trigger),
     close: () => (closing ??= (async () => {
       certificates?.close()
-      await drainAndClose(app, { sockets, sessions, redirect }, config.timeouts.drain)
+      await drainAndClose(gateway, { server, sockets, sessions, redirect }, config.timeouts.drain)
     })())
   }
+}
+
+async function listen (server: Server, host: string, port: number): Promise<AddressInfo> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  return server.address() as AddressInfo
 }
 
 /**
  * What an HTTPS listener comes with: handshake failures in the debug log, certificate reload, and the
  * HTTP → HTTPS redirect listener when configured (on the HTTPS listener's interface unless it names its own).
  */
-async function startTlsCompanions (app: FastifyInstance, config: GatewayConfig, tls: ListenerTlsSettings, host: string, httpsPort: number):
+async function startTlsCompanions (gateway: ReloadableGateway, config: GatewayConfig, tls: ListenerTlsSettings, host: string, httpsPort: number):
 Promise<{ redirect: Server | null, certificates: CertificateReloader }> {
-  app.server.on('tlsClientError', (error: Error, socket: TLSSocket) =>
-    app.log.debug({ remoteAddress: socket.remoteAddress, reason: error.message }, 'tls: handshake failed'))
-  const certificates = watchCertificates(app.server as unknown as TlsServer, tls, app.log)
+  const server = gateway.door.listener
+  server.on('tlsClientError', (error: Error, socket: TLSSocket) =>
+    gateway.log.debug({ remoteAddress: socket.remoteAddress, reason: error.message }, 'tls: handshake failed'))
+  const certificates = watchCertificates(server as unknown as TlsServer, tls, gateway.log)
   if (tls.redirectHttp === null) return { redirect: null, certificates }
-  const redirect = createRedirectListener(config, { httpsPort, gateway: app.routing })
+  // The redirect listener asks the current instance's router which paths exist, after a reload too.
+  const redirect = createRedirectListener(config, { httpsPort, gateway: (request, response) => gateway.door.current.app.routing(request, response) })
   try {
     redirect.listen(tls.redirectHttp.port, tls.redirectHttp.host ?? host)
     await once(redirect, 'listening')
   } catch (error) {
     certificates.close()
-    await app.close()
+    server.close()
+    await gateway.close()
     throw error
   }
   return { redirect, certificates }
@@ -107,15 +138,20 @@ function trackSockets (server: Server): Set<Socket> {
 }
 
 interface OpenConnections {
+  readonly server: Server
   readonly sockets: ReadonlySet<Socket>
   readonly sessions: ReadonlySet<ServerHttp2Session>
   readonly redirect: Server | null
 }
 
-async function drainAndClose (app: FastifyInstance, open: OpenConnections, drainMs: number): Promise<void> {
-  app.gatehouse.draining = true
+async function drainAndClose (gateway: ReloadableGateway, open: OpenConnections, drainMs: number): Promise<void> {
+  const { app } = gateway.door.current
+  gateway.startDraining()
   app.log.info({ drainMs }, 'draining: no new connections, waiting for in-flight requests')
-  const { sockets, sessions, redirect } = open
+  const { server, sockets, sessions, redirect } = open
+  // Stops accepting now; resolves once every connection has closed. A listener a cluster worker closed
+  // already still reports its last connection closing.
+  const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
   // The redirect listener only answers at once: stop it accepting now, and cut what is left at the end.
   const redirectClosed = redirect === null ? undefined : new Promise<void>((resolve) => redirect.close(() => resolve()))
   // GOAWAY: an HTTP/2 client opens no new streams on the session; the streams in flight finish.
@@ -124,18 +160,19 @@ async function drainAndClose (app: FastifyInstance, open: OpenConnections, drain
   const deadline = setTimeout(() => {
     app.log.warn({ open: sockets.size }, 'drain timeout reached: closing remaining connections')
     // An HTTP/2 server has no closeAllConnections (Node 20); destroying every socket covers it.
-    if (typeof app.server.closeAllConnections === 'function') app.server.closeAllConnections()
+    if (typeof server.closeAllConnections === 'function') server.closeAllConnections()
     for (const socket of sockets) socket.destroy()
   }, drainMs)
   deadline.unref()
   // Keep-alive connections whose last request just finished are idle: close them as they appear.
   const sweeper = setInterval(() => {
-    app.server.closeIdleConnections()
+    server.closeIdleConnections()
     redirect?.closeIdleConnections()
   }, 50)
   sweeper.unref()
   try {
-    await app.close()
+    await serverClosed
+    await gateway.close()
   } finally {
     clearTimeout(deadline)
     clearInterval(sweeper)

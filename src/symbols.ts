@@ -9,3 +9,5 @@ export const kPrincipal = Symbol('gatehouse.principal')
 export const kKeyRing = Symbol('gatehouse.keyRing')
 /** Every service's UpstreamPool by service name, on the root instance (the admin endpoint reads them). */
 export const kUpstreamPools = Symbol('gatehouse.upstreamPools')
+/** What this gateway instance holds of the objects that outlive a reload (src/reload/carryover.ts), on the root instance. */
+export const kHolding = Symbol('gatehouse.holding')

@@ -5,7 +5,9 @@
  * graceful stop of every worker. https://nodejs.org/docs/latest-v20.x/api/cluster.html
  */
 import cluster from 'node:cluster'
+import { resolve as resolvePath } from 'node:path'
 import type { CheckedConfig } from './config-snapshot.js'
+import { watchConfigFile } from '../reload/config-watch.js'
 import { WorkerFleet } from './fleet.js'
 import { perWorkerStateWarning } from './per-worker-state.js'
 import { primaryLogger } from './primary-log.js'
@@ -15,6 +17,8 @@ export interface PrimaryOptions {
   readonly workers: number
   /** services.json, read again on SIGHUP. */
   readonly configPath: string
+  /** `--watch`: a change to services.json restarts the workers as SIGHUP does. */
+  readonly watchFile?: boolean
   /** The CLI arguments each worker runs with (the primary's own: a worker finds out it is one by itself). */
   readonly args: readonly string[]
 }
@@ -41,9 +45,11 @@ export async function runPrimary (checked: CheckedConfig, options: PrimaryOption
       log.level = config.config.logLevel
       warnOfPerWorkerState(config)
     })
+    const watcher = options.watchFile === true ? watchConfigFile(resolvePath(options.configPath), () => restarts.request()) : null
     const stop = (outcome: PrimaryOutcome, signal?: NodeJS.Signals): void => {
       if (stopping) return
       stopping = true
+      watcher?.close()
       log.info({ ...(signal === undefined ? {} : { signal }), workers: fleet.running().length }, 'stopping the workers')
       fleet.stopAll().then((clean) => {
         process.off('SIGTERM', onStop)
@@ -64,7 +70,10 @@ export async function runPrimary (checked: CheckedConfig, options: PrimaryOption
     process.on('SIGTERM', onStop)
     process.on('SIGINT', onStop)
     // Stays installed while stopping (the request is ignored then): SIGHUP's default action would kill the primary.
-    process.on('SIGHUP', () => restarts.request())
+    process.on('SIGHUP', () => {
+      watcher?.sawCurrentFile()
+      restarts.request()
+    })
     log.info({ workers: options.workers }, 'starting workers')
     for (let i = 0; i < options.workers; i++) fleet.fork('start')
   })

@@ -79,8 +79,8 @@ export function leaveCluster (): void {
  * refuses new requests (503), which during a rolling restart would hit exactly those.
  */
 export async function stopTakingConnections (running: RunningGateway): Promise<void> {
-  // The drain's own close later finds the listener closed already; Fastify accepts that.
-  running.app.server.close()
+  // The drain later closes it again and waits for its last connection (server.ts).
+  running.server.close()
   await new Promise<void>((resolve) => { setTimeout(resolve, HANDOFF_GRACE_MS) })
 }
 

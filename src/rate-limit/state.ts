@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis'
 import type { GatewayRateLimitSettings } from '../config/types.js'
+import type { Holding } from '../reload/carryover.js'
 import type { StoreFailures } from './store-failures.js'
 
 export const kRateLimit = Symbol('gatehouse.rateLimit')
@@ -16,6 +17,8 @@ export interface RateLimitState {
   /** Prefix of every Redis key the tiers write (gateway.redis.keyPrefix). */
   readonly keyPrefix: string
   readonly failures: StoreFailures
+  /** Memory counters outlive a reload through it (src/reload/carryover.ts). */
+  readonly holding: Holding
 }
 
 export interface RateLimitStatus {

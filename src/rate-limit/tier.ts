@@ -8,6 +8,7 @@ import type { LimitSettings } from '../config/types.js'
 import { RateLimitedError } from '../errors.js'
 import type { CallerKey } from './client-key.js'
 import { addLegacyHeaders, addLimitHeaders, policyMember, sfString } from './headers.js'
+import { nothingToClose } from '../reload/carryover.js'
 import type { RateLimitState } from './state.js'
 import { memoryStore, redisStore, type CounterStore, type StoreResult } from './stores.js'
 
@@ -41,7 +42,10 @@ export interface Tier {
 export type TierDone = (error?: Error) => void
 
 export function createTier (state: RateLimitState, spec: TierSpec): Tier {
-  const memory = state.redis === null ? memoryStore(state.settings.maxKeys) : null
+  // Counters in memory survive a reload that keeps the tier (same namespace): a reload never resets limits.
+  const memory = state.redis === null
+    ? state.holding.acquire(`rate-limit-counters:${spec.namespace}`, state.settings.maxKeys, () => memoryStore(state.settings.maxKeys), nothingToClose)
+    : null
   return {
     max: spec.max,
     window: spec.window,

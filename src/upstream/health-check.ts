@@ -12,6 +12,7 @@ const USER_AGENT = 'gatehouse-health-check'
 
 export class HealthChecker {
   readonly #timers = new Set<NodeJS.Timeout>()
+  #started = false
   #stopped = false
 
   constructor (
@@ -20,8 +21,10 @@ export class HealthChecker {
     private readonly dispatcher: Dispatcher
   ) {}
 
-  /** Checks every member now, then every interval. */
+  /** Checks every member now, then every interval; once, however many gateway instances share the pool. */
   start (): void {
+    if (this.#started) return
+    this.#started = true
     for (const member of this.pool.members) this.#checkAndReschedule(member).catch(() => {})
   }
 

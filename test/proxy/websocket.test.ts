@@ -36,7 +36,7 @@ async function closeWebSocket (socket: WebSocket): Promise<void> {
 async function trackedGateway (file: ServicesFileValue): Promise<{ gateway: RunningGateway, sockets: Set<Socket> }> {
   const gateway = await listeningGatewayFor(file)
   const sockets = new Set<Socket>()
-  gateway.app.server.on('connection', (socket: Socket) => {
+  gateway.server.on('connection', (socket: Socket) => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
   })

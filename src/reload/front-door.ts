@@ -1,0 +1,121 @@
+/**
+ * One listener for a gateway whose configuration can change while it runs (issue 6). Each configuration
+ * is a Fastify instance of its own (a "generation"); none of them owns the listener. The listener hands
+ * every request to the current generation, so switching generations is one assignment: requests already
+ * dispatched finish on the generation they started on, the next request on the same keep-alive connection
+ * goes to the new one, and no connection is refused or reset.
+ *
+ * A generation's Fastify instance is given a server that never listens (Fastify's serverFactory): the
+ * listener re-emits onto it what Fastify and @fastify/http-proxy listen for there (`clientError`,
+ * `upgrade`).
+ */
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import type { GatewayConfig } from '../config/types.js'
+import { buildGateway, createListener, type GatewayOptions } from '../gateway.js'
+
+const kGeneration = Symbol('gatehouse.generation')
+
+export interface Generation {
+  readonly app: FastifyInstance
+  readonly config: GatewayConfig
+  /** Fastify's request handler of this instance. */
+  readonly handler: RequestListener
+  /** The server this instance was given: it never listens, the front door emits onto it. */
+  readonly server: Server
+  /** Requests handed to this generation whose response has not closed yet. */
+  inFlight: number
+  /** Called when inFlight drops to 0 once the generation is retiring. */
+  whenIdle: (() => void) | null
+}
+
+type Dispatched = ServerResponse & { [kGeneration]?: Generation }
+
+/** A response closed (finished, or its connection went away): one request fewer on its generation. */
+function settleInFlight (this: Dispatched): void {
+  const generation = this[kGeneration] as Generation
+  if (--generation.inFlight === 0) generation.whenIdle?.()
+}
+
+export class FrontDoor {
+  readonly listener: Server
+  #current: Generation | null = null
+
+  constructor (config: GatewayConfig) {
+    this.listener = createListener(config, this.#dispatch)
+    this.listener.on('clientError', this.#forwardClientError)
+  }
+
+  get current (): Generation {
+    if (this.#current === null) throw new Error('no gateway instance has been switched in yet')
+    return this.#current
+  }
+
+  /** A Fastify instance for `config` that gets its requests from this listener once switched in (not yet). */
+  build (config: GatewayConfig, options: GatewayOptions): Generation {
+    let handler: RequestListener | null = null
+    const server = createServer()
+    const app = buildGateway(config, {
+      ...options,
+      sharedListener: {
+        listener: this.listener,
+        serverFor: (fastifyHandler) => {
+          handler = fastifyHandler
+          return server
+        }
+      }
+    })
+    if (handler === null) throw new Error('Fastify did not hand over its request handler')
+    return { app, config, handler, server, inFlight: 0, whenIdle: null }
+  }
+
+  /** From now on every request goes to `next`; returns the generation it replaces. */
+  switchTo (next: Generation): Generation | null {
+    const previous = this.#current
+    this.#current = next
+    // Node treats an upgrade request as a plain request when the listener has no 'upgrade' listener;
+    // keep it that way for configurations without WebSocket services.
+    const upgrades = next.server.listenerCount('upgrade') > 0
+    this.listener.off('upgrade', this.#forwardUpgrade)
+    if (upgrades) this.listener.on('upgrade', this.#forwardUpgrade)
+    return previous
+  }
+
+  /**
+   * Resolves once every request handed to `generation` has its response closed, or after `timeoutMs`
+   * (a long poll or a slow upload must not keep an old configuration alive for ever).
+   */
+  async idle (generation: Generation, timeoutMs: number): Promise<boolean> {
+    if (generation.inFlight === 0) return true
+    return await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        generation.whenIdle = null
+        resolve(false)
+      }, timeoutMs)
+      timer.unref()
+      generation.whenIdle = () => {
+        clearTimeout(timer)
+        generation.whenIdle = null
+        resolve(true)
+      }
+    })
+  }
+
+  // Arrow properties: made once per front door, never per request.
+  readonly #dispatch = (request: IncomingMessage, response: ServerResponse): void => {
+    const generation = this.current
+    generation.inFlight++
+    ;(response as Dispatched)[kGeneration] = generation
+    response.once('close', settleInFlight)
+    generation.handler(request, response)
+  }
+
+  readonly #forwardClientError = (error: Error, socket: Socket): void => {
+    this.current.server.emit('clientError', error, socket)
+  }
+
+  readonly #forwardUpgrade = (request: IncomingMessage, socket: Socket, head: Buffer): void => {
+    this.current.server.emit('upgrade', request, socket, head)
+  }
+}
