@@ -1,24 +1,39 @@
 /**
- * Spawning the bench's child servers, waiting for their URL handshake (on stderr), and stopping them.
- * A child's stdout goes to /dev/null: the log lines are still formatted and written, but nobody reads them.
+ * Spawning the bench's child servers, waiting until they are ready, and stopping them. A Node child says
+ * it is ready with the URL handshake on stderr (child-protocol.ts); a program that cannot (nginx) is ready
+ * once its port accepts a connection. A child's stdout goes to /dev/null: log lines are still formatted and
+ * written, but nobody reads them.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { connect } from 'node:net'
 import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { parseUrlLine } from './child-protocol.js'
 
 const READY_TIMEOUT_MS = 20_000
+const CONNECT_RETRY_MS = 50
 const STOP_GRACE_MS = 3_000
 const TAIL_LINES = 20
 
-export interface ChildSpec {
+/** A compiled bench script next to this file, run with this Node; it announces its URL. */
+export interface NodeChildSpec {
   readonly name: string
   /** Compiled file next to this one, e.g. 'backend.js'. */
   readonly script: string
   readonly env?: Readonly<Record<string, string>>
 }
+
+/** Any other program: it is ready once `url`'s host and port accept a TCP connection. */
+export interface ProgramChildSpec {
+  readonly name: string
+  readonly command: string
+  readonly args: readonly string[]
+  readonly url: string
+}
+
+export type ChildSpec = NodeChildSpec | ProgramChildSpec
 
 export interface BenchChild {
   readonly name: string
@@ -29,27 +44,32 @@ export interface BenchChild {
   readonly stderrTail: string[]
 }
 
-/** Starts a child and resolves once it has announced its URL. */
+type Lines = ReturnType<typeof createInterface>
+/** Watches for readiness and calls `ready` with the child's URL; returns a function that stops watching. */
+type ReadinessProbe = (ready: (url: string) => void) => () => void
+
+/** Starts a child and resolves once it is ready. */
 export async function startChild (spec: ChildSpec, register: (child: ChildProcess) => void): Promise<BenchChild> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL(spec.script, import.meta.url))], {
-    env: { ...process.env, ...spec.env },
-    stdio: ['ignore', 'ignore', 'pipe']
-  })
+  const child = 'script' in spec
+    ? spawn(process.execPath, [fileURLToPath(new URL(spec.script, import.meta.url))], { env: { ...process.env, ...spec.env }, stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn(spec.command, spec.args, { stdio: ['ignore', 'ignore', 'pipe'] })
   register(child)
-  if (child.pid === undefined) throw new Error(`${spec.name}: could not spawn ${spec.script}`)
+  if (child.pid === undefined) throw new Error(`${spec.name}: could not spawn ${'script' in spec ? spec.script : spec.command}`)
   const stderr = readLines(child.stderr)
   const stderrTail = keepTail(stderr)
-  const url = await awaitHandshake(spec, child, stderr, stderrTail)
+  const url = 'script' in spec
+    ? await awaitReady(spec.name, child, stderrTail, handshake(stderr), 'no URL line')
+    : await awaitReady(spec.name, child, stderrTail, accepting(spec.url), `nothing listening on ${spec.url}`)
   return { name: spec.name, pid: child.pid, url, process: child, stderrTail }
 }
 
-function readLines (stream: Readable | null): ReturnType<typeof createInterface> {
+function readLines (stream: Readable | null): Lines {
   if (stream === null) throw new Error('child stream is not piped')
   return createInterface({ input: stream, crlfDelay: Infinity })
 }
 
 /** Keeps draining the stream for the child's whole life (a full pipe would block it) and remembers the end. */
-function keepTail (lines: ReturnType<typeof createInterface>): string[] {
+function keepTail (lines: Lines): string[] {
   const tail: string[] = []
   lines.on('line', (line) => {
     tail.push(line)
@@ -58,33 +78,74 @@ function keepTail (lines: ReturnType<typeof createInterface>): string[] {
   return tail
 }
 
-function awaitHandshake (spec: ChildSpec, child: ChildProcess, lines: ReturnType<typeof createInterface>, stderrTail: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const fail = (reason: string): void => {
-      cleanup()
-      reject(new Error(`${spec.name} did not start: ${reason}\n${stderrTail.join('\n')}`))
-    }
+/** The `BENCH_URL {…}` line on stderr. */
+function handshake (lines: Lines): ReadinessProbe {
+  return (ready) => {
     const onLine = (line: string): void => {
       const url = parseUrlLine(line)
-      if (url === undefined) return
+      if (url !== undefined) ready(url)
+    }
+    lines.on('line', onLine)
+    return () => lines.off('line', onLine)
+  }
+}
+
+/** Retries a TCP connect until one succeeds: the program has bound its port and is accepting. */
+function accepting (url: string): ReadinessProbe {
+  const { hostname, port } = new URL(url)
+  return (ready) => {
+    let stopped = false
+    let retry: NodeJS.Timeout | undefined
+    const attempt = (): void => {
+      const socket = connect(Number(port), hostname)
+      socket.once('connect', () => {
+        socket.destroy()
+        if (!stopped) ready(url)
+      })
+      socket.once('error', () => {
+        socket.destroy()
+        if (!stopped) retry = setTimeout(attempt, CONNECT_RETRY_MS)
+      })
+    }
+    attempt()
+    return () => {
+      stopped = true
+      clearTimeout(retry)
+    }
+  }
+}
+
+function awaitReady (name: string, child: ChildProcess, stderrTail: string[], probe: ReadinessProbe, notReady: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let stopProbe = (): void => {}
+    const fail = (reason: string): void => {
       cleanup()
-      resolve(url)
+      reject(new Error(`${name} did not start: ${reason}\n${stderrTail.join('\n')}`))
     }
     // 'close' rather than 'exit': it waits for stdio to end, so the tail holds the child's last words.
     const onClose = (code: number | null, signal: string | null): void => fail(`exited (code ${code}, signal ${signal})`)
-    const timer = setTimeout(() => fail(`no URL line within ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS)
+    const timer = setTimeout(() => fail(`${notReady} within ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS)
     function cleanup (): void {
       clearTimeout(timer)
-      lines.off('line', onLine)
+      stopProbe()
       child.off('close', onClose)
     }
-    lines.on('line', onLine)
     child.once('close', onClose)
+    stopProbe = probe((url) => {
+      cleanup()
+      resolve(url)
+    })
   })
 }
 
 export function hasExited (child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null
+}
+
+/** Throws, with the child's last words, when it has exited: numbers from a dead server mean nothing. */
+export function assertAlive (child: BenchChild): void {
+  if (!hasExited(child.process)) return
+  throw new Error(`${child.name} (pid ${child.pid}) exited during the bench:\n${child.stderrTail.join('\n')}`)
 }
 
 /** SIGTERM, then SIGKILL if the child has not gone after a grace period. */

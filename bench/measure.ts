@@ -5,8 +5,8 @@ import { cpuTicks, rssBytes } from './proc-stats.js'
 
 /** The order targets are loaded in, within each round and body. */
 export const TARGET_NAMES = [
-  'direct', 'baseline', 'baseline+log', 'gatehouse', 'gatehouse-quiet', 'gatehouse-full', 'gatehouse-https', 'gatehouse-pool',
-  'gatehouse-plain', 'gatehouse-gzip', 'gatehouse-cached', 'gatehouse-cached-gzip', 'gatehouse-cached-miss'
+  'direct', 'baseline', 'baseline+log', 'nginx', 'gatehouse', 'gatehouse-quiet', 'gatehouse-full', 'gatehouse-https', 'gatehouse-pool',
+  'gatehouse-plain', 'gatehouse-gzip', 'gatehouse-cached', 'gatehouse-cached-gzip', 'gatehouse-cached-miss', 'nginx-cache'
 ] as const
 export const BODY_NAMES = ['small', 'large'] as const
 
@@ -23,6 +23,8 @@ export interface Target {
   readonly headers?: Readonly<Record<string, string>>
   /** PEM of the CA an https:// target's certificate is checked with (the preflight verifies it; wrk does not). */
   readonly ca?: string
+  /** Every measured request should be a cache hit: the preflight checks a repeat is one (Cache-Status: …; hit). */
+  readonly cacheHits?: boolean
 }
 
 export interface LoadOptions {

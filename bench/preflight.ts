@@ -3,6 +3,8 @@ import { Agent, fetch as undiciFetch } from 'undici'
 import { BODY_NAMES, urlFor, type BodyName, type Target } from './measure.js'
 
 const SNIPPET_CHARS = 200
+/** RFC 9211: a `hit` parameter on the cache's list member, e.g. "gatehouse; hit; ttl=3600" or "nginx; hit". */
+const CACHE_HIT = /;\s*hit\s*(?:;|,|$)/
 
 export async function checkTargets (direct: Target, proxies: readonly Target[]): Promise<void> {
   for (const body of BODY_NAMES) {
@@ -13,6 +15,7 @@ export async function checkTargets (direct: Target, proxies: readonly Target[]):
         throw new Error(`${proxy.name} ${urlFor(proxy, body)} returned ${actual.length} bytes that differ from the backend's ${expected.length}`)
       }
       await checkEncoded(proxy, body, expected)
+      await checkCacheHit(proxy, body)
     }
   }
 }
@@ -28,6 +31,16 @@ async function checkEncoded (target: Target, body: BodyName, expected: string): 
   }
 }
 
+/** A target measured on cache hits must answer a repeat from its cache (the fetches above have filled it). */
+async function checkCacheHit (target: Target, body: BodyName): Promise<void> {
+  if (target.cacheHits !== true) return
+  const url = urlFor(target, body)
+  const { status, cacheStatus } = await get(url, { 'accept-encoding': 'identity', ...target.headers }, target.ca)
+  if (status !== 200 || !CACHE_HIT.test(cacheStatus)) {
+    throw new Error(`${target.name} ${url}: a repeated request was not a cache hit (status ${status}, Cache-Status "${cacheStatus}")`)
+  }
+}
+
 async function fetchBody (target: Target, body: BodyName): Promise<string> {
   const url = urlFor(target, body)
   // wrk and autocannon send no Accept-Encoding, so neither do we: the check sees what the load sees.
@@ -40,16 +53,24 @@ async function fetchBody (target: Target, body: BodyName): Promise<string> {
 }
 
 /** A GET; an https:// target's certificate is verified against its own CA (the bench's self-signed one). */
-async function get (url: string, headers: Record<string, string>, ca: string | undefined): Promise<{ status: number, type: string, text: string }> {
-  if (ca === undefined) {
-    const response = await fetch(url, { headers })
-    return { status: response.status, type: response.headers.get('content-type') ?? '', text: await response.text() }
-  }
+async function get (url: string, headers: Record<string, string>, ca: string | undefined): Promise<Answer> {
+  if (ca === undefined) return answer(await fetch(url, { headers }))
   const dispatcher = new Agent({ connect: { ca } })
   try {
-    const response = await undiciFetch(url, { headers, dispatcher })
-    return { status: response.status, type: response.headers.get('content-type') ?? '', text: await response.text() }
+    return answer(await undiciFetch(url, { headers, dispatcher }))
   } finally {
     await dispatcher.close()
   }
+}
+
+interface Answer {
+  readonly status: number
+  readonly type: string
+  readonly cacheStatus: string
+  readonly text: string
+}
+
+async function answer (response: { status: number, headers: { get (name: string): string | null }, text (): Promise<string> }): Promise<Answer> {
+  const header = (name: string): string => response.headers.get(name) ?? ''
+  return { status: response.status, type: header('content-type'), cacheStatus: header('cache-status'), text: await response.text() }
 }
