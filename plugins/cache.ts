@@ -15,7 +15,6 @@ import type { FastifyInstance } from 'fastify'
 import { MemoryResponseStore } from '../src/cache/memory-store.js'
 import type { ResponseCache } from '../src/cache/response-cache.js'
 import type { ResponseStore } from '../src/cache/store.js'
-import { closeRedis, connectRedis, createRedisClient } from '../src/redis/client.js'
 import type { RedisSettings } from '../src/config/types.js'
 import { nothingToClose } from '../src/reload/carryover.js'
 import { kHolding } from '../src/symbols.js'
@@ -58,7 +57,9 @@ function memoryResponseStore (maxBytes: number): SharedResponseStore {
 }
 
 async function redisResponseStore (app: FastifyInstance, redis: RedisSettings): Promise<SharedResponseStore> {
+  // Loaded only when used, as ioredis is (plugins/rate-limit.ts).
   const { RedisResponseStore } = await import('../src/cache/redis-store.js')
+  const { closeRedis, connectRedis, createRedisClient } = await import('../src/redis/client.js')
   // A connection of its own: 20 KB bodies never queue in front of the rate limiter's small commands.
   const { shared, client } = app[kHolding].acquire('response-store:redis', redis, () => {
     const client = createRedisClient(redis, app.log)

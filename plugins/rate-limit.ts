@@ -7,15 +7,16 @@
  * Both wrap their hook with fastify-plugin so it applies to the scope they are registered in.
  */
 import fp from 'fastify-plugin'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { GatewayConfig, ResolvedService, RouteMatchSettings } from '../src/config/types.js'
+import type { Redis } from 'ioredis'
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { GatewayConfig, RedisSettings, ResolvedService, RouteMatchSettings } from '../src/config/types.js'
+import type { Holding } from '../src/reload/carryover.js'
 import { compileRouteMatch, type RouteTest } from '../src/http/route-match.js'
 import { callerKeyFor, clientIpKey, exemptAddresses, exemptKeys } from '../src/rate-limit/client-key.js'
 import { normalizedPathBelowPrefix } from '../src/http/normalized-path.js'
 import { kRateLimit, rateLimitStatus, type RateLimitState, type RateLimitStatus } from '../src/rate-limit/state.js'
 import { StoreFailures } from '../src/rate-limit/store-failures.js'
 import { countRequest, createTier, type Tier, type TierDone } from '../src/rate-limit/tier.js'
-import { closeRedis, connectRedis, createRedisClient } from '../src/redis/client.js'
 import { kHolding, kService } from '../src/symbols.js'
 
 async function gatewayRateLimit (app: FastifyInstance): Promise<void> {
@@ -24,7 +25,7 @@ async function gatewayRateLimit (app: FastifyInstance): Promise<void> {
   const holding = app[kHolding]
   const redisSettings = config.redis
   const redis = rateLimit.store === 'redis' && redisSettings !== null && hasTiers(config)
-    ? holding.acquire('redis:rate-limit', redisSettings, () => createRedisClient(redisSettings, app.log), closeRedis)
+    ? await counterClient(holding, redisSettings, app.log)
     : null
   const state: RateLimitState = {
     settings: rateLimit,
@@ -34,8 +35,6 @@ async function gatewayRateLimit (app: FastifyInstance): Promise<void> {
     holding
   }
   app.decorate(kRateLimit, state)
-  // A client kept from the instance before a reload is connected already (connecting again is a no-op).
-  if (redis !== null) await connectRedis(redis)
   if (rateLimit.perIp === null) return
 
   // perIp.allow holds addresses and CIDRs only (validated): the tier's own address exemption covers it.
@@ -50,6 +49,18 @@ async function gatewayRateLimit (app: FastifyInstance): Promise<void> {
     }
     countRequest(tier, request, reply, done)
   })
+}
+
+/**
+ * The Redis client of the counters, kept across reloads; one kept from the instance before a reload is
+ * connected already (connecting again is a no-op). ioredis is loaded only by a gateway that uses it: it
+ * costs several MB of resident memory.
+ */
+async function counterClient (holding: Holding, settings: RedisSettings, log: FastifyBaseLogger): Promise<Redis> {
+  const { closeRedis, connectRedis, createRedisClient } = await import('../src/redis/client.js')
+  const client = holding.acquire('redis:rate-limit', settings, () => createRedisClient(settings, log), closeRedis)
+  await connectRedis(client)
+  return client
 }
 
 function hasTiers (config: GatewayConfig): boolean {
