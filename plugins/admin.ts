@@ -38,6 +38,6 @@ async function healthz (): Promise<{ status: 'ok' }> {
 
 function readyz (this: FastifyInstance, _request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (this.gatehouse.draining) return sendProblem(reply, new ShuttingDownError())
-  if (!(this.gatehouse.listener ?? this.server).listening) return sendProblem(reply, new NotReadyError())
+  if (!this.server.listening) return sendProblem(reply, new NotReadyError())
   return reply.send({ status: 'ready', services: this.gatehouse.config.services.length })
 }

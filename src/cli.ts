@@ -175,7 +175,7 @@ async function serve (config: GatewayConfig, overrides: ListenOverrides, io: Cli
     return EXIT_FAILURE
   }
   const stopSignal = shutdownSignal()
-  const stopReloading = hooks.reloadable === undefined ? null : reloadOnHangupAndChange(running, hooks.reloadable.watchFile)
+  const stopReloading = hooks.reloadable === undefined ? null : await reloadOnHangupAndChange(running, hooks.reloadable.watchFile)
   hooks.listening?.(running)
   const signal = await stopSignal
   stopReloading?.()

@@ -11,11 +11,6 @@ export interface GatewayState {
   readonly config: GatewayConfig
   /** Set when shutdown begins: readyz answers 503 and new requests are refused. */
   draining: boolean
-  /**
-   * The listener requests arrive on, when it is not this instance's own server: a reloadable gateway's
-   * instances share one listener they never open or close themselves (src/reload/front-door.ts).
-   */
-  listener: { readonly listening: boolean } | null
 }
 
 declare module 'fastify' {

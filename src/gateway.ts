@@ -43,13 +43,7 @@ export interface GatewayOptions {
    * through a server that never listens (src/reload/front-door.ts). Without it the instance creates its
    * own listener (HTTP or HTTPS) for `listen()`.
    */
-  readonly sharedListener?: SharedListener
-}
-
-export interface SharedListener {
-  /** The server Fastify sees as its own: `handler` is called for every request the listener hands it. */
-  serverFor (handler: RequestListener): Server
-  readonly listener: { readonly listening: boolean }
+  readonly serverFactory?: (handler: RequestListener) => Server
 }
 
 export function buildGateway (config: GatewayConfig, options: GatewayOptions = {}): FastifyInstance {
@@ -66,9 +60,9 @@ export function buildGateway (config: GatewayConfig, options: GatewayOptions = {
     return503OnClosing: false,
     clientErrorHandler: answerClientError,
     frameworkErrors: handleFrameworkError,
-    serverFactory: (handler) => options.sharedListener?.serverFor(handler) ?? createListener(config, handler)
+    serverFactory: options.serverFactory ?? ((handler) => createListener(config, handler))
   })
-  const state: GatewayState = { config, draining: false, listener: options.sharedListener?.listener ?? null }
+  const state: GatewayState = { config, draining: false }
   app.decorate('gatehouse', state)
   const holding = (options.carryover ?? new Carryover()).holding()
   app.decorate(kHolding, holding)

@@ -72,7 +72,7 @@ export async function startGateway (config: GatewayConfig, overrides: ListenOver
     reload: async (next, trigger = 'call') => next === undefined ? await gateway.reloadFile(trigger) : await gateway.reload(next, trigger),
     close: () => (closing ??= (async () => {
       certificates?.close()
-      await drainAndClose(gateway, { server, sockets, sessions, redirect }, config.timeouts.drain)
+      await drainAndClose(gateway, { server, sockets, sessions, redirect }, gateway.drainTimeout)
     })())
   }
 }

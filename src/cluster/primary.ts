@@ -7,7 +7,7 @@
 import cluster from 'node:cluster'
 import { resolve as resolvePath } from 'node:path'
 import type { CheckedConfig } from './config-snapshot.js'
-import { watchConfigFile } from '../reload/config-watch.js'
+import { watchConfigFile, type ConfigWatch } from '../reload/config-watch.js'
 import { WorkerFleet } from './fleet.js'
 import { perWorkerStateWarning } from './per-worker-state.js'
 import { primaryLogger } from './primary-log.js'
@@ -45,7 +45,13 @@ export async function runPrimary (checked: CheckedConfig, options: PrimaryOption
       log.level = config.config.logLevel
       warnOfPerWorkerState(config)
     })
-    const watcher = options.watchFile === true ? watchConfigFile(resolvePath(options.configPath), () => restarts.request()) : null
+    let watcher: ConfigWatch | null = null
+    if (options.watchFile === true) {
+      watchConfigFile(resolvePath(options.configPath), () => restarts.request()).then((started) => {
+        if (stopping) started.close()
+        else watcher = started
+      }, (error: unknown) => log.error({ err: error }, 'cannot watch services.json'))
+    }
     const stop = (outcome: PrimaryOutcome, signal?: NodeJS.Signals): void => {
       if (stopping) return
       stopping = true

@@ -45,14 +45,16 @@ export class Carryover {
       release: async () => {
         if (released) return
         released = true
-        const disposals: Array<Promise<void> | void> = []
+        const disposals: Array<Promise<void>> = []
         for (const key of keys) {
           const held = this.#held.get(key)
           if (held === undefined || --held.holders > 0) continue
           this.#held.delete(key)
-          disposals.push(held.dispose(held.value))
+          // One failing dispose must not keep the others from running.
+          disposals.push(Promise.resolve().then(() => held.dispose(held.value)))
         }
-        await Promise.all(disposals)
+        const failed = (await Promise.allSettled(disposals)).find((outcome) => outcome.status === 'rejected')
+        if (failed !== undefined) throw failed.reason
       }
     }
   }

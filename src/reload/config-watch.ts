@@ -19,10 +19,13 @@ export interface ConfigWatch {
   close (): void
 }
 
-/** Calls `changed` after the file at `source` (absolute path) settles with different bytes. */
-export function watchConfigFile (source: string, changed: () => void): ConfigWatch {
+/**
+ * Calls `changed` after the file at `source` (absolute path) settles with different bytes than it has
+ * now: resolves once they are read, so a change made after that is never mistaken for the starting point.
+ */
+export async function watchConfigFile (source: string, changed: () => void): Promise<ConfigWatch> {
   const name = basename(source)
-  let lastDigest: Promise<string | null> = fileDigest(source)
+  let lastDigest: Promise<string | null> = Promise.resolve(await fileDigest(source))
   let timer: NodeJS.Timeout | undefined
   const watcher = watch(dirname(source), (_event, file) => {
     if (file !== null && file !== name && file !== '..data') return

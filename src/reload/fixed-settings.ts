@@ -14,7 +14,9 @@ const LISTENER_SETTINGS: ReadonlyArray<{ readonly path: string, readonly read: (
   { path: 'gateway.tls', read: (config) => config.tls === null ? null : { ...config.tls, cert: undefined, key: undefined, hsts: undefined } },
   { path: 'gateway.limits.headerBytes', read: (config) => config.limits.headerBytes },
   { path: 'gateway.timeouts.requestHeaders', read: (config) => config.timeouts.requestHeaders },
-  { path: 'gateway.timeouts.keepAlive', read: (config) => config.timeouts.keepAlive }
+  { path: 'gateway.timeouts.keepAlive', read: (config) => config.timeouts.keepAlive },
+  // The plain-HTTP redirect listener answers the admin health paths itself, computed when it starts.
+  { path: 'gateway.adminPrefix', read: (config) => config.tls?.redirectHttp == null ? null : config.adminPrefix }
 ]
 
 /** One problem per listener setting that differs between the running configuration and the next. */

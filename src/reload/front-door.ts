@@ -24,18 +24,24 @@ export interface Generation {
   readonly handler: RequestListener
   /** The server this instance was given: it never listens, the front door emits onto it. */
   readonly server: Server
-  /** Requests handed to this generation whose response has not closed yet. */
-  inFlight: number
-  /** Called when inFlight drops to 0 once the generation is retiring. */
+  /** Responses to requests handed to this generation that have not closed yet. */
+  readonly inFlight: Set<ServerResponse>
+  /** Sockets this generation upgraded (WebSockets): they stay with it until they close. */
+  readonly upgraded: Set<Socket>
+  /** Called when inFlight empties once the generation is retiring. */
   whenIdle: (() => void) | null
 }
 
 type Dispatched = ServerResponse & { [kGeneration]?: Generation }
 
+/** How often a retiring generation looks for responses whose connection is gone (see `idle`). */
+const ABANDONED_SWEEP_MS = 250
+
 /** A response closed (finished, or its connection went away): one request fewer on its generation. */
 function settleInFlight (this: Dispatched): void {
   const generation = this[kGeneration] as Generation
-  if (--generation.inFlight === 0) generation.whenIdle?.()
+  generation.inFlight.delete(this)
+  if (generation.inFlight.size === 0) generation.whenIdle?.()
 }
 
 export class FrontDoor {
@@ -56,18 +62,18 @@ export class FrontDoor {
   build (config: GatewayConfig, options: GatewayOptions): Generation {
     let handler: RequestListener | null = null
     const server = createServer()
+    // Fastify and team plugins asking their server where it listens get the listener's answer.
+    Object.defineProperty(server, 'listening', { get: () => this.listener.listening })
+    server.address = () => this.listener.address()
     const app = buildGateway(config, {
       ...options,
-      sharedListener: {
-        listener: this.listener,
-        serverFor: (fastifyHandler) => {
-          handler = fastifyHandler
-          return server
-        }
+      serverFactory: (fastifyHandler) => {
+        handler = fastifyHandler
+        return server
       }
     })
     if (handler === null) throw new Error('Fastify did not hand over its request handler')
-    return { app, config, handler, server, inFlight: 0, whenIdle: null }
+    return { app, config, handler, server, inFlight: new Set(), upgraded: new Set(), whenIdle: null }
   }
 
   /** From now on every request goes to `next`; returns the generation it replaces. */
@@ -84,28 +90,39 @@ export class FrontDoor {
 
   /**
    * Resolves once every request handed to `generation` has its response closed, or after `timeoutMs`
-   * (a long poll or a slow upload must not keep an old configuration alive for ever).
+   * (a long poll or a slow upload must not keep an old configuration alive for ever). A response queued
+   * behind a pipelined one never emits 'close' when the client goes away first (Node 20): one whose
+   * connection is gone counts as done.
    */
   async idle (generation: Generation, timeoutMs: number): Promise<boolean> {
-    if (generation.inFlight === 0) return true
+    const { inFlight } = generation
+    const forgetAbandoned = (): void => {
+      for (const response of inFlight) if (response.req.socket?.destroyed ?? true) inFlight.delete(response)
+    }
+    forgetAbandoned()
+    if (inFlight.size === 0) return true
     return await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => {
+      const done = (idle: boolean): void => {
+        clearTimeout(deadline)
+        clearInterval(sweep)
         generation.whenIdle = null
-        resolve(false)
-      }, timeoutMs)
-      timer.unref()
-      generation.whenIdle = () => {
-        clearTimeout(timer)
-        generation.whenIdle = null
-        resolve(true)
+        resolve(idle)
       }
+      const deadline = setTimeout(() => done(false), timeoutMs)
+      const sweep = setInterval(() => {
+        forgetAbandoned()
+        if (inFlight.size === 0) done(true)
+      }, ABANDONED_SWEEP_MS)
+      deadline.unref()
+      sweep.unref()
+      generation.whenIdle = () => done(true)
     })
   }
 
   // Arrow properties: made once per front door, never per request.
   readonly #dispatch = (request: IncomingMessage, response: ServerResponse): void => {
     const generation = this.current
-    generation.inFlight++
+    generation.inFlight.add(response)
     ;(response as Dispatched)[kGeneration] = generation
     response.once('close', settleInFlight)
     generation.handler(request, response)
@@ -116,6 +133,9 @@ export class FrontDoor {
   }
 
   readonly #forwardUpgrade = (request: IncomingMessage, socket: Socket, head: Buffer): void => {
-    this.current.server.emit('upgrade', request, socket, head)
+    const generation = this.current
+    generation.upgraded.add(socket)
+    socket.once('close', () => generation.upgraded.delete(socket))
+    generation.server.emit('upgrade', request, socket, head)
   }
 }

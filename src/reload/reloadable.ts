@@ -33,35 +33,49 @@ export type ReloadResult =
 
 export class ReloadableGateway {
   readonly door: FrontDoor
-  readonly #carryover = new Carryover()
   readonly #options: GatewayOptions
   /** Old generations still finishing their requests, and their closing. */
   readonly #retiring = new Map<Generation, Promise<void>>()
+  /** Closed generations that still carry WebSockets: shutdown says goodbye to those clients too. */
+  readonly #carryingWebSockets = new Set<Generation>()
+  /**
+   * The first generation's logger: every later one logs through a child of it, so the chain of loggers
+   * does not grow with each reload and the destination is opened once.
+   */
+  readonly #log: FastifyBaseLogger
   /** One reload at a time, in the order asked. */
   #queue: Promise<unknown> = Promise.resolve()
-  #closed = false
+  /** Set when shutdown begins: no reload is started or switched in after that. */
+  #stopping = false
 
-  private constructor (door: FrontDoor, options: GatewayOptions) {
+  private constructor (door: FrontDoor, first: Generation, options: GatewayOptions) {
     this.door = door
+    this.#log = first.app.log
     this.#options = options
   }
 
   /** The first generation, ready and switched in; the caller opens the listener. */
   static async start (config: GatewayConfig, options: GatewayOptions): Promise<ReloadableGateway> {
-    const gateway = new ReloadableGateway(new FrontDoor(config), options)
-    const first = gateway.door.build(config, { ...options, carryover: gateway.#carryover })
+    const door = new FrontDoor(config)
+    const carryover = new Carryover()
+    const first = door.build(config, { ...options, carryover })
     try {
       await first.app.ready()
     } catch (error) {
       await discard(first)
       throw error
     }
-    gateway.door.switchTo(first)
-    return gateway
+    door.switchTo(first)
+    return new ReloadableGateway(door, first, { ...options, carryover })
   }
 
   get log (): FastifyBaseLogger {
     return this.door.current.app.log
+  }
+
+  /** The drain timeout of the configuration serving now. */
+  get drainTimeout (): number {
+    return this.door.current.config.timeouts.drain
   }
 
   /** Reads the running configuration's file again (config.source) and applies it. */
@@ -91,16 +105,14 @@ export class ReloadableGateway {
    * its server is closed; the servers never listened, so that is all closing them does).
    */
   startDraining (): void {
+    this.#stopping = true
     this.door.current.app.gatehouse.draining = true
-    for (const generation of [this.door.current, ...this.#retiring.keys()]) generation.server.close()
+    for (const generation of [this.door.current, ...this.#retiring.keys(), ...this.#carryingWebSockets]) generation.server.close()
   }
 
-  /**
-   * After the listener has closed: closes the current generation and waits for the retiring ones. New
-   * reloads are not taken any more.
-   */
+  /** After the listener has closed: waits for a reload in progress, closes the current generation, waits for the retiring ones. */
   async close (): Promise<void> {
-    this.#closed = true
+    this.#stopping = true
     await this.#queue
     await Promise.all([...this.#retiring.values(), this.door.current.app.close()])
   }
@@ -109,20 +121,24 @@ export class ReloadableGateway {
     const running = this.door.current
     const problems = listenerChanges(running.config, next)
     if (problems.length > 0) return this.#refused(trigger, problems)
-    // One logger for every generation: its destination is opened once, and its level follows the file.
-    const log = running.app.log
-    const generation = this.door.build(next, { ...this.#options, loggerInstance: log, carryover: this.#carryover })
+    // The level follows the file, unless the embedder handed in a logger of their own.
+    if (this.#options.loggerInstance === undefined) this.#log.level = next.logLevel
+    const generation = this.door.build(next, { ...this.#options, loggerInstance: this.#log })
     try {
       await generation.app.ready()
     } catch (error) {
       await discard(generation)
       return this.#refused(trigger, [{ path: '(gateway)', message: `the new configuration did not start: ${(error as Error).message}` }])
     }
-    log.level = next.logLevel
+    // Shutdown began while it was getting ready: it would serve without draining.
+    if (this.#stopping) {
+      await discard(generation)
+      return this.#refused(trigger, [SHUTTING_DOWN])
+    }
     this.door.switchTo(generation)
     this.#retire(running)
     const services = serviceChanges(running.config, next)
-    log.info({ trigger, services, kept: this.#carryover.size }, 'configuration reloaded')
+    this.#log.info({ trigger, services }, 'configuration reloaded')
     return { outcome: 'applied', services }
   }
 
@@ -130,11 +146,16 @@ export class ReloadableGateway {
   #retire (generation: Generation): void {
     const retired = (async () => {
       const idle = await this.door.idle(generation, generation.config.timeouts.drain)
-      if (!idle) generation.app.log.warn({ inFlight: generation.inFlight }, 'reload: the previous configuration still had requests at the drain timeout')
+      if (!idle) generation.app.log.warn({ inFlight: generation.inFlight.size }, 'reload: the previous configuration still had requests at the drain timeout')
       await generation.app.close()
     })().catch((error: unknown) => {
       generation.app.log.error({ err: error }, 'reload: closing the previous configuration failed')
-    }).finally(() => this.#retiring.delete(generation))
+    }).finally(() => {
+      this.#retiring.delete(generation)
+      for (const carrying of this.#carryingWebSockets) if (carrying.upgraded.size === 0) this.#carryingWebSockets.delete(carrying)
+      // Its WebSockets keep the policy they were opened under until they close (or shutdown closes them).
+      if (generation.upgraded.size > 0) this.#carryingWebSockets.add(generation)
+    })
     this.#retiring.set(generation, retired)
   }
 
@@ -149,14 +170,14 @@ export class ReloadableGateway {
   }
 
   async #inTurn (work: () => Promise<ReloadResult>): Promise<ReloadResult> {
-    const guarded = async (): Promise<ReloadResult> => this.#closed
-      ? this.#refused('call', [{ path: '(gateway)', message: 'the gateway is shutting down' }])
-      : await work()
+    const guarded = async (): Promise<ReloadResult> => this.#stopping ? this.#refused('call', [SHUTTING_DOWN]) : await work()
     const turn = this.#queue.then(guarded, guarded)
     this.#queue = turn.catch(() => {})
     return await turn
   }
 }
+
+const SHUTTING_DOWN: ConfigProblem = { path: '(gateway)', message: 'the gateway is shutting down' }
 
 /** A generation that never served: closed, and whatever it acquired given back. */
 async function discard (generation: Generation): Promise<void> {

@@ -6,11 +6,13 @@
 import type { RunningGateway } from '../server.js'
 import { watchConfigFile } from './config-watch.js'
 
-/** Installs the triggers; the result removes them (before the drain, so a late SIGHUP does not reload). */
-export function reloadOnHangupAndChange (running: RunningGateway, watchFile: boolean): () => void {
+function ignoreHangup (): void {}
+
+/** Installs the triggers; the result removes them before the drain (a SIGHUP then is ignored). */
+export async function reloadOnHangupAndChange (running: RunningGateway, watchFile: boolean): Promise<() => void> {
   const source = running.app.gatehouse.config.source
   const watcher = watchFile && source !== null
-    ? watchConfigFile(source, () => { running.reload(undefined, 'file change').catch(logFailure) })
+    ? await watchConfigFile(source, () => { running.reload(undefined, 'file change').catch(logFailure) })
     : null
   const onHangup = (): void => {
     watcher?.sawCurrentFile()
@@ -26,6 +28,8 @@ export function reloadOnHangupAndChange (running: RunningGateway, watchFile: boo
     : 'reloads services.json on SIGHUP and when it changes')
   return () => {
     process.off('SIGHUP', onHangup)
+    // SIGHUP's default action would end the process in the middle of its drain.
+    process.on('SIGHUP', ignoreHangup)
     watcher?.close()
   }
 }

@@ -4,10 +4,13 @@
  * store carry over, and a configuration that is invalid, does not build or changes the listener is
  * refused while the running one keeps serving.
  */
+import { once } from 'node:events'
 import { Writable } from 'node:stream'
+import type { AddressInfo } from 'node:net'
 import { writeFile } from 'node:fs/promises'
 import pino from 'pino'
 import { Pool } from 'undici'
+import WebSocket from 'ws'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { RunningGateway } from '../../src/server.js'
 import { startGateway } from '../../src/server.js'
@@ -17,10 +20,15 @@ import { configFor, type ServicesFileValue } from '../helpers/gateway.js'
 import { sendRequest } from '../helpers/client.js'
 import { writeServicesFile, type TempServicesFile } from '../helpers/services-file.js'
 import { startUpstream, type TestUpstream, type UpstreamHandler } from '../helpers/upstream.js'
+import { startWebSocketUpstream } from '../helpers/ws-upstream.js'
 
 const cleanups: Array<() => Promise<void>> = []
+/** A services.json directory a test wrote (plugins, files to reload from). */
+let file: TempServicesFile | undefined
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  await file?.remove()
+  file = undefined
 })
 
 /** An upstream that answers 200 with its own name, and counts the connections it accepted. */
@@ -179,9 +187,6 @@ describe('what a reload carries over', () => {
 })
 
 describe('a reload that is refused', () => {
-  let file: TempServicesFile | undefined
-  afterEach(async () => { await file?.remove() })
-
   it('keeps serving the running configuration when the file is invalid, and logs every problem with its path', async () => {
     const upstream = await namedUpstream('api')
     const valid = { gateway: {}, services: [service('api', upstream.url)] }
@@ -213,5 +218,51 @@ describe('a reload that is refused', () => {
     const result = await running.reload(next)
     expect(result).toEqual({ outcome: 'refused', problems: [expect.objectContaining({ path: '(gateway)', message: expect.stringContaining('no database') })] })
     expect((await sendRequest(running.url, { path: '/api/x' })).body).toBe('api')
+  })
+})
+
+describe('a reload and the rest of a gateway\'s life', () => {
+  it('keeps an open WebSocket working across a reload, and says goodbye to it at shutdown', async () => {
+    const echo = await startWebSocketUpstream()
+    cleanups.push(() => echo.close())
+    const other = await namedUpstream('other')
+    const chat = service('chat', echo.url, { websocket: true })
+    const running = await startGateway(await configFor({ gateway: { timeouts: { drain: 5_000 } }, services: [chat] }),
+      { host: '127.0.0.1', port: 0 }, { logger: false })
+    const client = new WebSocket(`${running.url.replace(/^http/, 'ws')}/chat/live`)
+    cleanups.push(async () => { client.terminate() })
+    await once(client, 'open')
+    expect((await running.reload(await configFor({ gateway: { timeouts: { drain: 5_000 } }, services: [chat, service('other', other.url)] }))).outcome).toBe('applied')
+    client.send('still there?')
+    const [echoed] = await once(client, 'message') as [Buffer]
+    expect(echoed.toString()).toBe('still there?')
+    const closed = once(client, 'close') as Promise<[number]>
+    const started = Date.now()
+    await running.close()
+    const [code] = await closed
+    // A close frame, not a connection cut at the drain timeout (1006).
+    expect(code).not.toBe(1006)
+    expect(Date.now() - started).toBeLessThan(2_000)
+  })
+
+  it('refuses a reload that gets ready only after shutdown began, so nothing serves without draining', async () => {
+    const upstream = await namedUpstream('api')
+    file = await writeServicesFile({ gateway: {}, services: [] }, { 'slow-start.mjs': 'export default async function slowStart () { await new Promise((resolve) => setTimeout(resolve, 300)) }\n' })
+    const running = await startGateway(await configFor({ gateway: {}, services: [service('api', upstream.url)] }), { host: '127.0.0.1', port: 0 }, { logger: false })
+    const next = await parseConfig({ gateway: {}, services: [service('api', upstream.url, { plugins: ['./slow-start.mjs'] })] }, { env: {}, baseDir: file.dir })
+    const reloading = running.reload(next)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const closing = running.close()
+    expect(await reloading).toEqual({ outcome: 'refused', problems: [{ path: '(gateway)', message: 'the gateway is shutting down' }] })
+    await closing
+  })
+
+  it('lets the service plugins of every configuration ask their server where it listens', async () => {
+    const upstream = await namedUpstream('api')
+    const running = await start({ gateway: {}, services: [service('api', upstream.url)] })
+    await running.reload(await configFor({ gateway: {}, services: [service('api', upstream.url)] }))
+    const { port } = running.server.address() as AddressInfo
+    expect((running.app.server.address() as AddressInfo).port).toBe(port)
+    expect(running.app.server.listening).toBe(true)
   })
 })
