@@ -3,6 +3,7 @@
  * services.json, then the proxy — so every hook registered before the proxy routes applies to them
  * (hooks attach to routes at registration; design.md §4 "Hook order").
  */
+import { stat } from 'node:fs/promises'
 import { pathToFileURL } from 'node:url'
 import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback } from 'fastify'
 import type { ResolvedService } from './config/types.js'
@@ -66,8 +67,14 @@ function responseCache (scope: FastifyInstance, service: ResolvedService, forwar
   })
 }
 
+/**
+ * The plugin module as its file is now: Node keeps an imported module for the life of the process, so a
+ * reload after the file was edited imports it under a new URL (its modification time). Modules it imports
+ * itself are not re-read; a restart picks those up.
+ */
 async function loadServicePlugin (service: ResolvedService, path: string): Promise<FastifyPluginAsync | FastifyPluginCallback> {
-  const loaded: { default?: unknown } = await import(pathToFileURL(path).href)
+  const { mtimeMs } = await stat(path)
+  const loaded: { default?: unknown } = await import(`${pathToFileURL(path).href}?mtime=${mtimeMs}`)
   if (typeof loaded.default !== 'function') {
     throw new TypeError(`Plugin ${path} of service "${service.name}" must export a Fastify plugin function as its default export`)
   }

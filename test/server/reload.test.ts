@@ -7,7 +7,8 @@
 import { once } from 'node:events'
 import { Writable } from 'node:stream'
 import type { AddressInfo } from 'node:net'
-import { writeFile } from 'node:fs/promises'
+import { utimes, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import pino from 'pino'
 import { Pool } from 'undici'
 import WebSocket from 'ws'
@@ -218,6 +219,32 @@ describe('a reload that is refused', () => {
     const result = await running.reload(next)
     expect(result).toEqual({ outcome: 'refused', problems: [expect.objectContaining({ path: '(gateway)', message: expect.stringContaining('no database') })] })
     expect((await sendRequest(running.url, { path: '/api/x' })).body).toBe('api')
+  })
+})
+
+describe('a reload and the service plugins', () => {
+  /** A plugin (not encapsulated, as fastify-plugin makes it) that labels every answer of its service. */
+  const labelling = (label: string): string => `export default function label (app, _options, done) {
+  app.addHook('onSend', (_request, reply, _payload, next) => { reply.header('x-label', '${label}'); next() })
+  done()
+}
+label[Symbol.for('skip-override')] = true
+`
+
+  it('picks up a plugin file edited since the last load', async () => {
+    const upstream = await namedUpstream('api')
+    file = await writeServicesFile({ gateway: {}, services: [] }, { 'label.mjs': labelling('first') })
+    const withPlugin = async (): Promise<GatewayConfig> =>
+      parseConfig({ gateway: {}, services: [service('api', upstream.url, { plugins: ['./label.mjs'] })] }, { env: {}, baseDir: file?.dir ?? '' })
+    const running = await start(await withPlugin())
+    expect((await sendRequest(running.url, { path: '/api/x' })).headers['x-label']).toBe('first')
+    const pluginPath = join(file.dir, 'label.mjs')
+    await writeFile(pluginPath, labelling('second'))
+    // The modification time is what tells an edited file apart: make sure it moved.
+    const later = new Date(Date.now() + 2_000)
+    await utimes(pluginPath, later, later)
+    expect((await running.reload(await withPlugin())).outcome).toBe('applied')
+    expect((await sendRequest(running.url, { path: '/api/x' })).headers['x-label']).toBe('second')
   })
 })
 
