@@ -1,6 +1,7 @@
 /**
- * node:zlib encoders for the codings gateway.compression offers, with its levels. Only zlib's asynchronous
- * APIs: the work runs on libuv's thread pool, never on the event loop (no *Sync on the request path).
+ * node:zlib encoders for the codings gateway.compression offers, with its levels: streams and the
+ * thread pool for large or stored bodies, one synchronous call for a modest proxied body (whole-body.ts
+ * says why).
  *
  * Streams are made here rather than through @fastify/compress's `reply.compress()`: that path sniffs the
  * first bytes of every body and passes anything that looks like gzip or zlib through unencoded while still
@@ -17,11 +18,13 @@ type EncodeCallback = (error: Error | null, encoded: Buffer) => void
 interface ZstdZlib {
   createZstdCompress?: () => Transform
   zstdCompress?: (body: Buffer, callback: EncodeCallback) => void
+  zstdCompressSync?: (body: Buffer) => Buffer
 }
 const zstd = zlib as typeof zlib & ZstdZlib
 
 export function isAvailable (encoding: CompressionEncoding): boolean {
-  return encoding !== 'zstd' || (typeof zstd.createZstdCompress === 'function' && typeof zstd.zstdCompress === 'function')
+  return encoding !== 'zstd' ||
+    (typeof zstd.createZstdCompress === 'function' && typeof zstd.zstdCompress === 'function' && typeof zstd.zstdCompressSync === 'function')
 }
 
 export class ContentEncoders {
@@ -50,6 +53,16 @@ export class ContentEncoders {
       case 'gzip': zlib.gzip(body, this.#zlibOptions, callback); return
       case 'deflate': zlib.deflate(body, this.#zlibOptions, callback); return
       case 'zstd': (zstd.zstdCompress as NonNullable<ZstdZlib['zstdCompress']>)(body, callback)
+    }
+  }
+
+  /** Encodes a complete body now, on the event loop: for modest bodies only (whole-body.ts). */
+  encodeNow (encoding: CompressionEncoding, body: Buffer): Buffer {
+    switch (encoding) {
+      case 'br': return zlib.brotliCompressSync(body, this.#brotliOptions(body.length))
+      case 'gzip': return zlib.gzipSync(body, this.#zlibOptions)
+      case 'deflate': return zlib.deflateSync(body, this.#zlibOptions)
+      case 'zstd': return (zstd.zstdCompressSync as NonNullable<ZstdZlib['zstdCompressSync']>)(body)
     }
   }
 
