@@ -24,8 +24,10 @@ import { compileRouteMatch, pathBelowPrefix, type RouteTest } from '../src/http/
 import { kHolding, kKeyRing, kPrincipal } from '../src/symbols.js'
 
 async function authKeys (app: FastifyInstance, { settings }: { settings: AuthKeySettings }): Promise<void> {
+  // jose (remote key sets) is loaded only when some are configured: ~180 modules and a few MB otherwise.
+  const RemoteSets = settings.jwks.length > 0 ? (await import('../src/auth/jwks.js')).RemoteKeySet : null
   // Kept across a reload that leaves gateway.auth alone: fetched key sets and their cooldowns survive.
-  const kept = app[kHolding].acquire('auth-keys', settings, () => ({ ring: new KeyRing(settings, app.log), started: null as Promise<void> | null }),
+  const kept = app[kHolding].acquire('auth-keys', settings, () => ({ ring: new KeyRing(settings, app.log, RemoteSets), started: null as Promise<void> | null }),
     ({ ring }) => { ring.stop() })
   app.decorate(kKeyRing, kept.ring)
   app.addHook('onReady', async () => { await (kept.started ??= kept.ring.start()) })

@@ -11,11 +11,11 @@ import { KeyObject, type webcrypto } from 'node:crypto'
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, type JSONWebKeySet } from 'jose'
 import type { FastifyBaseLogger } from 'fastify'
 import type { AuthKeySettings } from '../config/types.js'
+import { KeySetUnavailable } from './key-set-unavailable.js'
 
 type JwksSettings = AuthKeySettings['jwks'][number]
 
 /** The key set could not be fetched: not the token's fault (503, not 401). */
-export class KeySetUnavailable extends Error {}
 
 export class RemoteKeySet {
   readonly issuers: ReadonlySet<string>

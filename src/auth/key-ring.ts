@@ -7,7 +7,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { AuthKeySettings } from '../config/types.js'
 import { algorithmsOfPublicKey, isHmacAlgorithm } from './algorithms.js'
-import { RemoteKeySet } from './jwks.js'
+import type { RemoteKeySet } from './jwks.js'
 
 interface LocalKey {
   readonly material: string | Buffer
@@ -25,10 +25,12 @@ export class KeyRing {
   private readonly publicKeys: readonly LocalKey[]
   private readonly remoteSets: readonly RemoteKeySet[]
 
-  constructor (settings: AuthKeySettings, log: FastifyBaseLogger) {
+  /** `RemoteSets` is src/auth/jwks.ts's class, loaded by the caller only when the settings list key sets (it pulls in jose). */
+  constructor (settings: AuthKeySettings, log: FastifyBaseLogger, RemoteSets: typeof RemoteKeySet | null) {
     this.secrets = settings.secrets.map(({ secret, algorithms, kid }) => ({ material: Buffer.from(secret, 'utf8'), algorithms, kid }))
     this.publicKeys = settings.publicKeys.map(({ pem, kid }) => ({ material: pem, algorithms: algorithmsOfPublicKey(pem), kid }))
-    this.remoteSets = settings.jwks.map((source) => new RemoteKeySet(source, log))
+    if (settings.jwks.length > 0 && RemoteSets === null) throw new Error('remote key sets are configured: pass RemoteKeySet')
+    this.remoteSets = RemoteSets === null ? [] : settings.jwks.map((source) => new RemoteSets(source, log))
   }
 
   async start (): Promise<void> {

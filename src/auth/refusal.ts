@@ -3,7 +3,7 @@
  * tell a caller which check to work around. The reason is kept for the gateway's debug log.
  */
 import { AuthKeysUnavailableError, TokenExpiredError, TokenInvalidError } from '../errors.js'
-import { KeySetUnavailable } from './jwks.js'
+import { KeySetUnavailable } from './key-set-unavailable.js'
 
 export type TokenRefusal = InstanceType<typeof TokenInvalidError> | InstanceType<typeof TokenExpiredError> | InstanceType<typeof AuthKeysUnavailableError>
 

@@ -32,3 +32,14 @@ export const DEFAULTS = Object.freeze({
   compression: Object.freeze({ threshold: 1024, encodings: Object.freeze(['br', 'gzip', 'deflate'] as const), brotliQuality: 4, gzipLevel: 6 }),
   redis: Object.freeze({ keyPrefix: 'gatehouse:', connectTimeout: 1_000, commandTimeout: 250 })
 } as const)
+
+/**
+ * Defaults of gateway.tls. Kept out of listener-schema.ts, as DEFAULTS is out of schema.ts: the gateway
+ * process resolves its config with these, and importing a schema module would load TypeBox there
+ * (hundreds of modules, several MB resident) only to read two constants.
+ */
+export const TLS_DEFAULTS = Object.freeze({
+  minVersion: 'TLSv1.2',
+  // 180 days, the value most scanners and the HSTS preload list guidance start from.
+  hstsMaxAge: 15_552_000
+} as const)

@@ -3,15 +3,10 @@
  * floor, HTTP/2, a plain-HTTP listener that redirects to HTTPS, HSTS, and certificate reload.
  */
 import { Type } from '@sinclair/typebox'
+import { TLS_DEFAULTS } from './defaults.js'
 import { Policy } from './schema-kit.js'
 
 /** Defaults of gateway.tls (kept here: no other part of the config uses them). */
-export const TLS_DEFAULTS = Object.freeze({
-  minVersion: 'TLSv1.2',
-  // 180 days, the value most scanners and the HSTS preload list guidance start from.
-  hstsMaxAge: 15_552_000
-} as const)
-
 export const RedirectHttp = Type.Object({
   port: Type.Integer({ minimum: 0, maximum: 65535, description: 'TCP port of the plain-HTTP listener (0 picks a free one).', examples: [80, 8080] }),
   host: Type.Optional(Type.String({ minLength: 1, description: 'Interface it listens on; default: the HTTPS listener\'s.' }))
