@@ -50,4 +50,22 @@ export class BenchLifecycle {
     process.once('SIGTERM', interrupt)
     process.once('exit', () => this.#children.forEach(killNow))
   }
+
+  /**
+   * Runs a command to its exit code with the signal handlers installed, and releases everything however it
+   * ends. A failure is one banner line (`NAME FAILED: ...`), except after an interrupt: the stopped children
+   * make the run fail, and that is not news.
+   */
+  async runToExit (name: string, progress: (message: string) => void, command: () => Promise<number>): Promise<void> {
+    this.installSignalHandlers(progress)
+    try {
+      process.exitCode = await command()
+    } catch (error) {
+      if (this.#interrupted) return
+      process.stderr.write(`\n${name} FAILED: ${error instanceof Error ? error.message : String(error)}\n`)
+      process.exitCode = 1
+    } finally {
+      await this.release()
+    }
+  }
 }

@@ -100,18 +100,4 @@ async function bench (settings: BenchSettings): Promise<number> {
   return 1
 }
 
-async function main (): Promise<void> {
-  lifecycle.installSignalHandlers(progress)
-  try {
-    process.exitCode = await bench(readSettings())
-  } catch (error) {
-    // On interrupt the stopped children make the run fail; that is not news.
-    if (lifecycle.interrupted) return
-    process.stderr.write(`\nBENCH FAILED: ${error instanceof Error ? error.message : String(error)}\n`)
-    process.exitCode = 1
-  } finally {
-    await lifecycle.release()
-  }
-}
-
-await main()
+await lifecycle.runToExit('BENCH', progress, async () => await bench(readSettings()))

@@ -56,17 +56,4 @@ async function soak (settings: SoakSettings): Promise<number> {
   return verdict.pass ? 0 : 1
 }
 
-async function main (): Promise<void> {
-  lifecycle.installSignalHandlers(progress)
-  try {
-    process.exitCode = await soak(readSoakSettings())
-  } catch (error) {
-    if (lifecycle.interrupted) return
-    process.stderr.write(`\nSOAK FAILED: ${error instanceof Error ? error.message : String(error)}\n`)
-    process.exitCode = 1
-  } finally {
-    await lifecycle.release()
-  }
-}
-
-await main()
+await lifecycle.runToExit('SOAK', progress, async () => await soak(readSoakSettings()))
