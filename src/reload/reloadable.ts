@@ -146,7 +146,7 @@ export class ReloadableGateway {
   #retire (generation: Generation): void {
     const retired = (async () => {
       const idle = await this.door.idle(generation, generation.config.timeouts.drain)
-      if (!idle) generation.app.log.warn({ inFlight: generation.inFlight.size }, 'reload: the previous configuration still had requests at the drain timeout')
+      if (!idle) generation.app.log.warn({ inFlight: generation.inFlight }, 'reload: the previous configuration still had requests at the drain timeout')
       await generation.app.close()
     })().catch((error: unknown) => {
       generation.app.log.error({ err: error }, 'reload: closing the previous configuration failed')

@@ -6,7 +6,7 @@
  */
 import { once } from 'node:events'
 import { Writable } from 'node:stream'
-import type { AddressInfo } from 'node:net'
+import { connect, type AddressInfo } from 'node:net'
 import { utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import pino from 'pino'
@@ -148,6 +148,25 @@ describe('a reload with requests in flight', () => {
     expect(finished.body).toBe('slow-before')
     // The old pool closes once its request is done: no connection is left open to the old upstream.
     await expect.poll(() => slow.openSockets(), { timeout: 3_000 }).toBe(0)
+  })
+})
+
+describe('a reload after a client left with pipelined requests', () => {
+  it('closes the previous configuration at the drain timeout at the latest, though Node never closes the response queued behind the first', async () => {
+    const slow = await namedUpstream('slow', 300)
+    const after = await namedUpstream('after')
+    const logs = captureLogs()
+    const running = await start({ gateway: { timeouts: { drain: 1_000 } }, services: [service('api', slow.url)] }, logs)
+    const { port } = running.server.address() as AddressInfo
+    const client = connect(port, '127.0.0.1')
+    await once(client, 'connect')
+    client.write('GET /api/one HTTP/1.1\r\nhost: x\r\n\r\nGET /api/two HTTP/1.1\r\nhost: x\r\n\r\n')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    client.destroy()
+    expect((await running.reload(await configFor({ gateway: { timeouts: { drain: 1_000 } }, services: [service('api', after.url)] }))).outcome).toBe('applied')
+    // The old configuration closes, and with it its pool's connections to the old upstream.
+    await expect.poll(() => slow.openSockets(), { timeout: 4_000 }).toBe(0)
+    expect(logs.lines).toContainEqual(expect.objectContaining({ msg: 'reload: the previous configuration still had requests at the drain timeout', inFlight: 1 }))
   })
 })
 
