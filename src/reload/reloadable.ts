@@ -80,7 +80,7 @@ export class ReloadableGateway {
 
   /** Reads the running configuration's file again (config.source) and applies it. */
   async reloadFile (trigger: ReloadTrigger): Promise<ReloadResult> {
-    return await this.#inTurn(async () => {
+    return await this.#inTurn(trigger, async () => {
       const source = this.door.current.config.source
       if (source === null) return this.#refused(trigger, [{ path: '(file)', message: 'this gateway was not started from a file' }])
       let next: GatewayConfig
@@ -96,7 +96,7 @@ export class ReloadableGateway {
 
   /** Applies a configuration built in code. */
   async reload (next: GatewayConfig, trigger: ReloadTrigger = 'call'): Promise<ReloadResult> {
-    return await this.#inTurn(async () => await this.#apply(next, trigger))
+    return await this.#inTurn(trigger, async () => await this.#apply(next, trigger))
   }
 
   /**
@@ -121,19 +121,23 @@ export class ReloadableGateway {
     const running = this.door.current
     const problems = listenerChanges(running.config, next)
     if (problems.length > 0) return this.#refused(trigger, problems)
-    // The level follows the file, unless the embedder handed in a logger of their own.
+    // The level follows the file, unless the embedder handed in a logger of their own. Set before the
+    // build: the new instance's logger is a child, and takes the level its parent has when it is made.
+    const runningLevel = this.#log.level
     if (this.#options.loggerInstance === undefined) this.#log.level = next.logLevel
     const generation = this.door.build(next, { ...this.#options, loggerInstance: this.#log })
+    let problem: ConfigProblem | null = null
     try {
       await generation.app.ready()
     } catch (error) {
-      await discard(generation)
-      return this.#refused(trigger, [{ path: '(gateway)', message: `the new configuration did not start: ${(error as Error).message}` }])
+      problem = { path: '(gateway)', message: `the new configuration did not start: ${(error as Error).message}` }
     }
     // Shutdown began while it was getting ready: it would serve without draining.
-    if (this.#stopping) {
+    if (problem === null && this.#stopping) problem = SHUTTING_DOWN
+    if (problem !== null) {
+      this.#log.level = runningLevel
       await discard(generation)
-      return this.#refused(trigger, [SHUTTING_DOWN])
+      return this.#refused(trigger, [problem])
     }
     this.door.switchTo(generation)
     this.#retire(running)
@@ -169,8 +173,8 @@ export class ReloadableGateway {
     return { outcome: 'refused', problems }
   }
 
-  async #inTurn (work: () => Promise<ReloadResult>): Promise<ReloadResult> {
-    const guarded = async (): Promise<ReloadResult> => this.#stopping ? this.#refused('call', [SHUTTING_DOWN]) : await work()
+  async #inTurn (trigger: ReloadTrigger, work: () => Promise<ReloadResult>): Promise<ReloadResult> {
+    const guarded = async (): Promise<ReloadResult> => this.#stopping ? this.#refused(trigger, [SHUTTING_DOWN]) : await work()
     const turn = this.#queue.then(guarded, guarded)
     this.#queue = turn.catch(() => {})
     return await turn
