@@ -12,7 +12,7 @@ import { sendProblem } from '../src/http/problem.js'
 import { kUpstreamPools } from '../src/symbols.js'
 import { upstreamsStatus, type ServiceUpstreams } from '../src/upstream/status.js'
 import { rateLimitStatusEndpoint } from './rate-limit.js'
-import { kResponseStore } from './cache.js'
+import { kResponseStore } from '../src/cache/shared-store.js'
 import { purgeHandler } from '../src/cache/purge.js'
 
 export async function adminEndpoints (scope: FastifyInstance): Promise<void> {

@@ -14,27 +14,12 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { MemoryResponseStore } from '../src/cache/memory-store.js'
 import type { ResponseCache } from '../src/cache/response-cache.js'
-import type { ResponseStore } from '../src/cache/store.js'
 import type { RedisSettings } from '../src/config/types.js'
 import { nothingToClose } from '../src/reload/carryover.js'
 import { kHolding } from '../src/symbols.js'
+import { kResponseStore, type SharedResponseStore } from '../src/cache/shared-store.js'
 
-export const kResponseStore = Symbol('gatehouse.responseStore')
-
-export interface SharedResponseStore {
-  readonly store: ResponseStore
-  /** The same store when it lives in this process (read synchronously). */
-  readonly memory: MemoryResponseStore | null
-  /** Marks this process's own background refreshes; never leaves the process. */
-  readonly refreshSecret: string
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Present when some service caches (plugins/cache.ts). */
-    [kResponseStore]?: SharedResponseStore
-  }
-}
+export { kResponseStore, type SharedResponseStore } from '../src/cache/shared-store.js'
 
 async function responseStore (app: FastifyInstance): Promise<void> {
   const { config } = app.gatehouse

@@ -24,8 +24,6 @@ import observability from '../plugins/observability.js'
 import security from '../plugins/security.js'
 import rateLimit from '../plugins/rate-limit.js'
 import { adminEndpoints } from '../plugins/admin.js'
-import { authKeysPlugin } from '../plugins/auth.js'
-import { responseStorePlugin } from '../plugins/cache.js'
 import './fastify-augment.js'
 
 export interface GatewayOptions {
@@ -77,8 +75,9 @@ export function buildGateway (config: GatewayConfig, options: GatewayOptions = {
   app.register(observability)
   app.register(security)
   app.register(rateLimit)
-  if (config.auth !== null) app.register(authKeysPlugin, { settings: config.auth })
-  app.register(responseStorePlugin)
+  // Plugins whose libraries only a gateway using them loads (@fastify/jwt; @fastify/caching, http-cache-semantics).
+  if (config.auth !== null) app.register(import('../plugins/auth.js').then((auth) => ({ default: auth.authKeysPlugin })), { settings: config.auth })
+  if (config.services.some((service) => service.cache !== null)) app.register(import('../plugins/cache.js').then((cache) => ({ default: cache.responseStorePlugin })))
   app.register(adminEndpoints, { prefix: config.adminPrefix })
   const isTrustedPeer = peerTrust(config.trustedProxies)
   const upgradesReachRoutes = config.services.some((service) => service.websocket)

@@ -8,12 +8,10 @@ import { pathToFileURL } from 'node:url'
 import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback } from 'fastify'
 import type { ResolvedService } from './config/types.js'
 import { forwardingContext, gatewayControlledFields, type ForwardingContext, type PeerTrust } from './proxy/headers.js'
-import { CREDENTIAL_FIELDS } from './cache/request-view.js'
 import { upstreamHeaderDropper } from './proxy/callbacks.js'
-import { ResponseCache } from './cache/response-cache.js'
-import { kResponseStore, serviceCache } from '../plugins/cache.js'
+import type { ResponseCache } from './cache/response-cache.js'
+import { kResponseStore } from './cache/shared-store.js'
 import { kService } from './symbols.js'
-import { serviceAuthPlugin } from '../plugins/auth.js'
 import bodyLimit from '../plugins/body-limit.js'
 import cors from '../plugins/cors.js'
 import ipAccess from '../plugins/ip-access.js'
@@ -34,7 +32,7 @@ export async function serviceScope (scope: FastifyInstance, { service, isTrusted
   scope.decorateRequest(kService, { getter: () => service })
   if (service.ipAccess !== null) await scope.register(ipAccess, { settings: service.ipAccess })
   if (service.cors !== null) await scope.register(cors, { settings: service.cors })
-  if (service.auth !== null) await scope.register(serviceAuthPlugin, { service })
+  if (service.auth !== null) await scope.register((await import('../plugins/auth.js')).serviceAuthPlugin, { service })
   if (service.rateLimit !== null) await scope.register(serviceRateLimit, { service })
   const { config } = scope.gatehouse
   const forwarding = forwardingContext(service, isTrustedPeer, config.rateLimit)
@@ -45,12 +43,18 @@ export async function serviceScope (scope: FastifyInstance, { service, isTrusted
     await scope.register(await loadServicePlugin(service, path))
   }
   // After the team's plugins: their onRequest hooks (tenant checks, header rules) run before a hit is served.
-  const cache = service.cache === null ? null : responseCache(scope, service, forwarding, compressor)
-  if (cache !== null) await scope.register(serviceCache, { cache })
+  let cache: ResponseCache | null = null
+  if (service.cache !== null) {
+    // Loaded only when a service caches, as the store's plugin is (src/gateway.ts).
+    const { serviceCache } = await import('../plugins/cache.js')
+    cache = await responseCache(scope, service, forwarding, compressor)
+    await scope.register(serviceCache, { cache })
+  }
   await scope.register(serviceProxy, { service, forwarding, upgradesReachRoutes, delivery: { compressor, cache } })
 }
 
-function responseCache (scope: FastifyInstance, service: ResolvedService, forwarding: ForwardingContext, compressor: ResponseCompressor | null): ResponseCache {
+async function responseCache (scope: FastifyInstance, service: ResolvedService, forwarding: ForwardingContext, compressor: ResponseCompressor | null): Promise<ResponseCache> {
+  const [{ ResponseCache }, { CREDENTIAL_FIELDS }] = await Promise.all([import('./cache/response-cache.js'), import('./cache/request-view.js')])
   const shared = scope[kResponseStore]
   if (shared === undefined) throw new Error('the response store is registered at the root when a service caches')
   const { cache } = scope.gatehouse.config
