@@ -44,15 +44,11 @@ function memoryResponseStore (maxBytes: number): SharedResponseStore {
 async function redisResponseStore (app: FastifyInstance, redis: RedisSettings): Promise<SharedResponseStore> {
   // Loaded only when used, as ioredis is (plugins/rate-limit.ts).
   const { RedisResponseStore } = await import('../src/cache/redis-store.js')
-  const { closeRedis, connectRedis, createRedisClient } = await import('../src/redis/client.js')
+  const { heldRedisClient } = await import('../src/redis/client.js')
   // A connection of its own: 20 KB bodies never queue in front of the rate limiter's small commands.
-  const { shared, client } = app[kHolding].acquire('response-store:redis', redis, () => {
-    const client = createRedisClient(redis, app.log)
-    const shared: SharedResponseStore = { store: new RedisResponseStore(client, redis.keyPrefix), memory: null, refreshSecret: refreshSecret() }
-    return { shared, client }
-  }, async ({ client }) => { await closeRedis(client) })
-  await connectRedis(client)
-  return shared
+  const client = await heldRedisClient(app[kHolding], 'redis:response-store', redis, app.log)
+  return app[kHolding].acquire('response-store:redis', redis, () =>
+    ({ store: new RedisResponseStore(client, redis.keyPrefix), memory: null, refreshSecret: refreshSecret() }), nothingToClose)
 }
 
 function refreshSecret (): string {

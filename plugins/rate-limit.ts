@@ -7,10 +7,8 @@
  * Both wrap their hook with fastify-plugin so it applies to the scope they are registered in.
  */
 import fp from 'fastify-plugin'
-import type { Redis } from 'ioredis'
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { GatewayConfig, RedisSettings, ResolvedService, RouteMatchSettings } from '../src/config/types.js'
-import type { Holding } from '../src/reload/carryover.js'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { GatewayConfig, ResolvedService, RouteMatchSettings } from '../src/config/types.js'
 import { compileRouteMatch, type RouteTest } from '../src/http/route-match.js'
 import { callerKeyFor, clientIpKey, exemptAddresses, exemptKeys } from '../src/rate-limit/client-key.js'
 import { normalizedPathBelowPrefix } from '../src/http/normalized-path.js'
@@ -24,8 +22,9 @@ async function gatewayRateLimit (app: FastifyInstance): Promise<void> {
   const { rateLimit } = config
   const holding = app[kHolding]
   const redisSettings = config.redis
+  // ioredis is loaded only by a gateway that uses it: it costs several MB of resident memory.
   const redis = rateLimit.store === 'redis' && redisSettings !== null && hasTiers(config)
-    ? await counterClient(holding, redisSettings, app.log)
+    ? await (await import('../src/redis/client.js')).heldRedisClient(holding, 'redis:rate-limit', redisSettings, app.log)
     : null
   const state: RateLimitState = {
     settings: rateLimit,
@@ -49,18 +48,6 @@ async function gatewayRateLimit (app: FastifyInstance): Promise<void> {
     }
     countRequest(tier, request, reply, done)
   })
-}
-
-/**
- * The Redis client of the counters, kept across reloads; one kept from the instance before a reload is
- * connected already (connecting again is a no-op). ioredis is loaded only by a gateway that uses it: it
- * costs several MB of resident memory.
- */
-async function counterClient (holding: Holding, settings: RedisSettings, log: FastifyBaseLogger): Promise<Redis> {
-  const { closeRedis, connectRedis, createRedisClient } = await import('../src/redis/client.js')
-  const client = holding.acquire('redis:rate-limit', settings, () => createRedisClient(settings, log), closeRedis)
-  await connectRedis(client)
-  return client
 }
 
 function hasTiers (config: GatewayConfig): boolean {

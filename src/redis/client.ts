@@ -7,6 +7,7 @@
 import { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { RedisSettings } from '../config/types.js'
+import type { Holding } from '../reload/carryover.js'
 
 // Backoff between reconnection attempts: 50 ms doubling up to 2 s, then every 2 s for as long as it takes.
 const RECONNECT_FIRST_DELAY_MS = 50
@@ -61,4 +62,15 @@ export async function closeRedis (client: Redis): Promise<void> {
     return
   }
   client.disconnect()
+}
+
+/**
+ * The client named `name` for `settings`, shared with the other instances of a reloadable gateway and
+ * closed when the last one holding it closes (src/reload/carryover.ts); connected, or left to its
+ * reconnect loop. One kept from before a reload is connected already: connecting again is a no-op.
+ */
+export async function heldRedisClient (holding: Holding, name: string, settings: RedisSettings, log: FastifyBaseLogger): Promise<Redis> {
+  const client = holding.acquire(name, settings, () => createRedisClient(settings, log), closeRedis)
+  await connectRedis(client)
+  return client
 }
