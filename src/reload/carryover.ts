@@ -58,11 +58,6 @@ export class Carryover {
       }
     }
   }
-
-  /** How many objects are held now (for tests and the reload log). */
-  get size (): number {
-    return this.#held.size
-  }
 }
 
 /** Settings compare by their JSON: Buffers (CA bundles, client keys) serialize their bytes. */
