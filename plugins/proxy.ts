@@ -20,7 +20,7 @@ import { HealthChecker } from '../src/upstream/health-check.js'
 import { DOWN_COOLDOWN_MS, UpstreamPool } from '../src/upstream/pool.js'
 import { PoolDispatcher } from '../src/upstream/pool-dispatcher.js'
 import { RetryBudget } from '../src/upstream/retry-budget.js'
-import { kHolding, kUpstreamPools } from '../src/symbols.js'
+import { kAnswerUpstreamFault, kHolding, kUpstreamPools } from '../src/symbols.js'
 
 export interface ProxyOptions {
   readonly service: ResolvedService
@@ -44,8 +44,11 @@ export async function serviceProxy (scope: FastifyInstance, { service, forwardin
   // The first instance's onReady starts the checks; an instance built by a reload finds them running.
   scope.addHook('onReady', async () => { upstream.checker?.start() })
   const { pool, dispatcher } = upstream
+  const callbacks = proxyCallbacks(service, pool, forwarding, delivery)
+  // A body collected whole that fails before anything was sent is answered as a failed request is.
+  scope.decorateReply(kAnswerUpstreamFault, { getter: () => callbacks.replyOptions.onError })
   await scope.register(httpProxy, {
-    ...proxyCallbacks(service, pool, forwarding, delivery),
+    ...callbacks,
     rewritePrefix: service.rewritePrefix,
     websocket: service.websocket,
     undici: dispatcher,

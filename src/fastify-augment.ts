@@ -5,7 +5,7 @@ import type { Principal } from './auth/principal.js'
 import type { KeyRing } from './auth/key-ring.js'
 import type { UpstreamPool } from './upstream/pool.js'
 import type { Holding } from './reload/carryover.js'
-import type { kBytesAtStart, kClientResponse, kHolding, kKeyRing, kPrincipal, kService, kUpstream, kUpstreamPools } from './symbols.js'
+import type { kAnswerUpstreamFault, kBytesAtStart, kClientResponse, kHolding, kKeyRing, kPrincipal, kService, kUpstream, kUpstreamPools } from './symbols.js'
 
 export interface GatewayState {
   readonly config: GatewayConfig
@@ -32,5 +32,9 @@ declare module 'fastify' {
     [kClientResponse]: ServerResponse | null
     /** Set by the auth plugin once a token is verified; null for anonymous requests. */
     [kPrincipal]: Principal | null
+  }
+  interface FastifyReply {
+    /** Set on the replies of a service's proxy routes (plugins/proxy.ts). */
+    [kAnswerUpstreamFault]?: (reply: FastifyReply, failure: { error: Error }) => void
   }
 }

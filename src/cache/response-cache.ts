@@ -35,6 +35,7 @@ import { kCacheState, kUpstreamHeaders, type UpstreamHeaders } from './request-s
 import { RESPONSE_SEGMENT, type ResponseStore, type StoredResource, type StoredVariant } from './store.js'
 import type { MemoryResponseStore } from './memory-store.js'
 import { responseTags } from './tags.js'
+import { sendUpstreamBody } from '../proxy/whole-body.js'
 
 /** Per-request cache state, created for GET and HEAD requests of a caching service only. */
 export interface CacheState {
@@ -425,7 +426,7 @@ export class ResponseCache {
   }
 
   #send (reply: FastifyReply, body: Readable): void {
-    if (this.#compressor === null) reply.send(body)
+    if (this.#compressor === null) sendUpstreamBody(reply, body)
     else this.#compressor.sendProxied(reply, body)
   }
 

@@ -9,7 +9,7 @@
  * 2. `Vary: Accept-Encoding`, since from here the representation depends on the client;
  * 3. the client's coding (negotiate.ts); HEAD always gets identity: it has no body to encode, and its
  *    headers stay those of the identity GET (Content-Length, strong ETag) while carrying the same Vary;
- * 4. encode: a proxied body up to 64 KiB is encoded in one call once it has arrived (whole-body.ts),
+ * 4. encode: a proxied body up to 64 KiB is encoded in one call once it has arrived (proxy/whole-body.ts),
  *    a larger one streams through zlib (no Content-Length); stored ones are encoded once per version and
  *    coding. Both of the former are sent with their exact length.
  */
@@ -20,7 +20,7 @@ import { isTransformable, isTransformableAs } from './eligibility.js'
 import { ContentEncoders, isAvailable } from './encoders.js'
 import { DEFAULT_ENCODED_COPY_LIMITS, EncodedCopies, type EncodedCopyLimits } from './encoded-copies.js'
 import { negotiateEncoding } from './negotiate.js'
-import { sendCompressedWhole, WHOLE_BODY_LIMIT } from './whole-body.js'
+import { isSentWhole, sendWhole } from '../proxy/whole-body.js'
 import { markEncoded, varyOnAcceptEncoding } from './representation-headers.js'
 
 export class ResponseCompressor {
@@ -44,12 +44,12 @@ export class ResponseCompressor {
     // Unknown length (chunked, often a stream read as it comes): NaN, so sent as is with its length.
     const length = Number(reply.getHeader('content-length'))
     const encoding = this.#encodingWorthIt(reply, length)
-    if (encoding === null) {
-      reply.send(body)
+    if (isSentWhole(length)) {
+      sendWhole(reply, body, encoding, this.#encoders)
       return
     }
-    if (length <= WHOLE_BODY_LIMIT) {
-      sendCompressedWhole(reply, body, encoding, this.#encoders)
+    if (encoding === null) {
+      reply.send(body)
       return
     }
     markEncoded(reply, encoding)

@@ -1,6 +1,6 @@
 /**
  * node:zlib encoders for the codings gateway.compression offers, with its levels: streams and the
- * thread pool for large or stored bodies, one synchronous call for a modest proxied body (whole-body.ts
+ * thread pool for large or stored bodies, one synchronous call for a modest proxied body (proxy/whole-body.ts
  * says why).
  *
  * Streams are made here rather than through @fastify/compress's `reply.compress()`: that path sniffs the
@@ -56,7 +56,7 @@ export class ContentEncoders {
     }
   }
 
-  /** Encodes a complete body now, on the event loop: for modest bodies only (whole-body.ts). */
+  /** Encodes a complete body now, on the event loop: for modest bodies only (proxy/whole-body.ts). */
   encodeNow (encoding: CompressionEncoding, body: Buffer): Buffer {
     switch (encoding) {
       case 'br': return zlib.brotliCompressSync(body, this.#brotliOptions(body.length))

@@ -17,11 +17,12 @@ import { upstreamFault } from '../upstream/faults.js'
 import type { Member } from '../upstream/member.js'
 import type { UpstreamPool } from '../upstream/pool.js'
 import { filterResponseHeaders, forwardRequestHeaders, type ForwardingContext } from './headers.js'
+import { sendUpstreamBody } from './whole-body.js'
 
 /** reply-from's `onResponse`: also called after onError answered an invalid status; then free the body. */
 function sendUpstreamResponse (_request: FastifyRequest, reply: FastifyReply, response: { stream: Readable }): void {
   if (reply.sent) response.stream.destroy()
-  else reply.send(response.stream)
+  else sendUpstreamBody(reply, response.stream)
 }
 
 type ResponseHeaders = Record<string, string | string[] | number | undefined>

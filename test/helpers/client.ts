@@ -1,6 +1,7 @@
 /**
  * Clients for listening gateways that send what a test says byte for byte: `sendRequest` keeps the path
- * literal (`fetch` and `inject` normalise `/a/../b`), `sendRawHead` writes raw bytes on a socket.
+ * literal (`fetch` and `inject` normalise `/a/../b`), `receiveOnce` also reports a response that was cut
+ * off, `sendRawHead` writes raw bytes on a socket.
  */
 import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http'
 import { connect } from 'node:net'
@@ -35,6 +36,37 @@ export async function sendRequest (baseUrl: string, { method = 'GET', path, head
     })
     request.on('error', reject)
     request.end(body)
+  })
+}
+
+export interface ReceivedResponse {
+  readonly status: number
+  readonly headers: IncomingHttpHeaders
+  readonly body: Buffer
+  /** The response ended normally (not cut off). */
+  readonly complete: boolean
+}
+
+/**
+ * One request on a fresh connection; resolves with what arrived, complete or cut off, or with the error
+ * that ended the exchange before a response. `onFirstChunk` sees the first body bytes as they arrive.
+ */
+export async function receiveOnce (baseUrl: string, path: string, headers: OutgoingHttpHeaders, { method = 'GET', onFirstChunk }: { method?: string, onFirstChunk?: (chunk: Buffer) => void } = {}): Promise<ReceivedResponse | Error> {
+  const { hostname, port } = new URL(baseUrl)
+  return new Promise((resolve) => {
+    const request = httpRequest({ host: hostname, port, method, path, headers, agent: false }, (response) => {
+      const chunks: Buffer[] = []
+      response.on('data', (chunk: Buffer) => {
+        if (chunks.length === 0) onFirstChunk?.(chunk)
+        chunks.push(chunk)
+      })
+      response.on('error', (error) => { resolve(error) })
+      response.on('close', () => {
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks), complete: response.complete })
+      })
+    })
+    request.on('error', (error) => { resolve(error) })
+    request.end()
   })
 }
 

@@ -85,19 +85,28 @@ describe('an upstream that never sends its response headers', () => {
 })
 
 describe('an upstream whose body stalls after the headers', () => {
-  it('cuts the client connection after timeouts.idle and keeps serving the next request', async () => {
+  // Up to 64 KiB the body is collected before anything is sent (src/proxy/whole-body.ts), so the client
+  // still gets an answer; a longer one streams and can only be cut.
+  it.each([
+    ['a body sent whole: 504 GATEHOUSE_UPSTREAM_TIMEOUT', 20],
+    ['a streamed body: the client connection is cut', 100_000]
+  ])('%s after timeouts.idle, and the next request is served', async (_label, declared) => {
     let stalled: ServerResponse | undefined
     upstream = await startUpstream((request, response, body) => {
       if (request.url !== '/stall') return echoHandler(request, response, body)
       stalled = response
-      response.writeHead(200, { 'content-type': 'text/plain', 'content-length': '20' })
+      response.writeHead(200, { 'content-type': 'text/plain', 'content-length': declared })
       response.write('0123456789')
     })
     gateway = await listeningGatewayFor(oneService([upstream.url], { timeouts: { idle: 300 } }))
 
-    const cut = await request(`${gateway.url}/users/stall`)
-    expect(cut.statusCode).toBe(200)
-    await expect(cut.body.text()).rejects.toThrow()
+    const answer = await request(`${gateway.url}/users/stall`)
+    if (declared === 20) {
+      expectProblem({ statusCode: answer.statusCode, headers: answer.headers, body: await answer.body.text() }, 504, 'GATEHOUSE_UPSTREAM_TIMEOUT', [String(upstream.port)])
+    } else {
+      expect(answer.statusCode).toBe(200)
+      await expect(answer.body.text()).rejects.toThrow()
+    }
     // The upstream side of the stalled exchange is released too, not left open.
     expect(stalled).toBeDefined()
     if (stalled && !stalled.closed) await once(stalled, 'close', { signal: AbortSignal.timeout(3_000) })
@@ -196,8 +205,18 @@ function rawAnswer (chunks: readonly string[], intervalMs = 0, then: 'keep' | 'r
 }
 
 describe('more broken upstreams (issue 5)', () => {
-  it('a reset in the middle of the body cuts the client connection cleanly, and the gateway keeps serving', async () => {
+  it('a reset in the middle of a body sent whole is 502 GATEHOUSE_UPSTREAM_RESET, and the gateway keeps serving', async () => {
     raw = await startRawUpstream(rawAnswer(['HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 100\r\n\r\n', '0123456789'], 20, 'reset'))
+    gateway = await listeningGatewayFor(oneService([raw.url]))
+    const answer = await request(`${gateway.url}/users/1`)
+    expectProblem({ statusCode: answer.statusCode, headers: answer.headers, body: await answer.body.text() }, 502, 'GATEHOUSE_UPSTREAM_RESET', [String(raw.port)])
+    const alive = await request(`${gateway.url}/_gatehouse/healthz`)
+    expect(alive.statusCode).toBe(200)
+    await alive.body.dump()
+  })
+
+  it('a reset in the middle of a streamed body cuts the client connection cleanly, and the gateway keeps serving', async () => {
+    raw = await startRawUpstream(rawAnswer(['HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 100000\r\n\r\n', '0123456789'], 20, 'reset'))
     gateway = await listeningGatewayFor(oneService([raw.url]))
     const cut = await request(`${gateway.url}/users/1`)
     expect(cut.statusCode).toBe(200)
