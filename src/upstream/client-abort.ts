@@ -32,16 +32,16 @@ function onClientResponseClose (this: WatchedResponse): void {
 }
 
 /** The proxy handler (@fastify/http-proxy's `handler` option): watch the client, then proxy as usual. */
-export function proxyWatchingClient (request: FastifyRequest, reply: FastifyReply, dest: string, options: object): FastifyReply {
+export function proxyWatchingClient (request: FastifyRequest, reply: FastifyReply, dest: string, options: object): void {
   // The client may have left while earlier hooks ran (a team plugin's async onRequest): nothing to proxy.
-  if (reply.raw.destroyed) return reply
+  if (reply.raw.destroyed) return
   // `on`, not `once`: 'close' fires once anyway, and `once` allocates a wrapper per request.
   reply.raw.on('close', onClientResponseClose);
   (reply.raw as WatchedResponse)[kReply] = reply
   request[kClientResponse] = reply.raw
   // http-proxy hands '' for the bare prefix with a query (/users?x=1); reply.from('') would fall back to
   // the client's URL and keep the prefix.
-  return reply.from(dest === '' ? '/' : dest, options)
+  reply.from(dest === '' ? '/' : dest, options)
 }
 
 /** Called from rewriteRequestHeaders: carry the client's response to the dispatcher. */
