@@ -29,6 +29,9 @@ COPY --from=build /app/package.json /app/services.json /app/services.schema.json
 # Plugins named in services.json are loaded from source, relative to services.json.
 COPY --from=build /app/examples/policies ./examples/policies
 USER node
+# The production Node options (src/node-options.ts says why; a test checks they match): as NODE_OPTIONS they
+# also reach the `--workers` children and anything compose or Kubernetes runs from this image.
+ENV NODE_OPTIONS=--max-semi-space-size=4
 # Inside a container the gateway must listen on every interface to be reachable through a published port.
 ENV GATEHOUSE_HOST=0.0.0.0
 EXPOSE 8080

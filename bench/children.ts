@@ -23,6 +23,8 @@ export interface NodeChildSpec {
   /** Compiled file next to this one, e.g. 'backend.js'. */
   readonly script: string
   readonly env?: Readonly<Record<string, string>>
+  /** Node options before the script (the Gatehouse targets run with the production ones). */
+  readonly nodeOptions?: readonly string[]
 }
 
 /** Any other program: it is ready once `url`'s host and port accept a TCP connection. */
@@ -51,7 +53,7 @@ type ReadinessProbe = (ready: (url: string) => void) => () => void
 /** Starts a child and resolves once it is ready. */
 export async function startChild (spec: ChildSpec, register: (child: ChildProcess) => void): Promise<BenchChild> {
   const child = 'script' in spec
-    ? spawn(process.execPath, [fileURLToPath(new URL(spec.script, import.meta.url))], { env: { ...process.env, ...spec.env }, stdio: ['ignore', 'ignore', 'pipe'] })
+    ? spawn(process.execPath, [...(spec.nodeOptions ?? []), fileURLToPath(new URL(spec.script, import.meta.url))], { env: { ...process.env, ...spec.env }, stdio: ['ignore', 'ignore', 'pipe'] })
     : spawn(spec.command, spec.args, { stdio: ['ignore', 'ignore', 'pipe'] })
   register(child)
   if (child.pid === undefined) throw new Error(`${spec.name}: could not spawn ${'script' in spec ? spec.script : spec.command}`)

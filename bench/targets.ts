@@ -11,6 +11,9 @@ import { NGINX_MISSING, startNginx } from './nginx.js'
 import { sparePorts } from './ports.js'
 import { packageRoot } from './report-file.js'
 import { benchToken } from './token.js'
+import { GATEWAY_NODE_OPTIONS } from '../src/node-options.js'
+
+const GATEWAY_SCRIPT = 'gateway.js'
 
 export interface StartedTargets {
   /** In TARGET_NAMES order, direct first. */
@@ -44,26 +47,26 @@ const SERVERS: readonly TargetServer[] = [
   { serves: ['baseline'], start: async (c) => [await c.proxy('baseline', 'baseline.js', { BASELINE_LOGGER: '0' })] },
   { serves: ['baseline+log'], start: async (c) => [await c.proxy('baseline+log', 'baseline.js', { BASELINE_LOGGER: '1' })] },
   { serves: ['nginx', 'nginx-cache'], start: nginxTargets },
-  { serves: ['gatehouse'], start: async (c) => [await c.proxy('gatehouse', 'gateway.js', { GATEHOUSE_LOG_LEVEL: 'info' })] },
-  { serves: ['gatehouse-quiet'], start: async (c) => [await c.proxy('gatehouse-quiet', 'gateway.js', QUIET)] },
+  { serves: ['gatehouse'], start: async (c) => [await c.proxy('gatehouse', GATEWAY_SCRIPT, { GATEHOUSE_LOG_LEVEL: 'info' })] },
+  { serves: ['gatehouse-quiet'], start: async (c) => [await c.proxy('gatehouse-quiet', GATEWAY_SCRIPT, QUIET)] },
   { serves: ['gatehouse-full'], start: async (c) => [await fullStack(c)] },
   { serves: ['gatehouse-https'], start: async (c) => [await https(c)] },
   {
     serves: ['gatehouse-pool'],
-    start: async (c) => [await c.proxy('gatehouse-pool', 'gateway.js', { ...QUIET, GATEHOUSE_BENCH_REPLICAS: c.replicaUrls.join(',') })]
+    start: async (c) => [await c.proxy('gatehouse-pool', GATEWAY_SCRIPT, { ...QUIET, GATEHOUSE_BENCH_REPLICAS: c.replicaUrls.join(',') })]
   },
   {
     // One process for both: the only difference is the header (separate processes differ by a few %, and
     // streaming gzip of the large body leaves its process slower for a while after).
     serves: ['gatehouse-plain', 'gatehouse-gzip'],
     start: async (c) => {
-      const plain = await c.proxy('gatehouse-plain', 'gateway.js', QUIET)
+      const plain = await c.proxy('gatehouse-plain', GATEWAY_SCRIPT, QUIET)
       return [plain, { ...plain, name: 'gatehouse-gzip', headers: GZIP }]
     }
   },
   {
     serves: ['gatehouse-cached', 'gatehouse-cached-gzip', 'gatehouse-cached-miss'],
-    start: async (c) => cachedTargets(await c.proxy('gatehouse-cached', 'gateway.js', { ...QUIET, GATEHOUSE_BENCH_CACHE: '1' }))
+    start: async (c) => cachedTargets(await c.proxy('gatehouse-cached', GATEWAY_SCRIPT, { ...QUIET, GATEHOUSE_BENCH_CACHE: '1' }))
   }
 ]
 
@@ -80,7 +83,9 @@ export async function startTargets (chosen: readonly TargetName[], lifecycle: Be
     lifecycle,
     notes: [],
     async proxy (name, script, env, headers) {
-      const child = await startChild({ name, script, env: { BACKEND_URL: backendUrl, ...env } }, lifecycle.track)
+      // Gatehouse runs as it is deployed (src/node-options.ts); the hand-written baseline with Node's defaults.
+      const nodeOptions = script === GATEWAY_SCRIPT ? GATEWAY_NODE_OPTIONS : []
+      const child = await startChild({ name, script, env: { BACKEND_URL: backendUrl, ...env }, nodeOptions }, lifecycle.track)
       return { name, child, baseUrl: `${withoutTrailingSlash(child.url)}/api`, ...(headers === undefined ? {} : { headers }) }
     }
   }
@@ -100,14 +105,14 @@ export async function startTargets (chosen: readonly TargetName[], lifecycle: Be
  */
 async function fullStack (context: ServerContext): Promise<Target> {
   const token = await benchToken()
-  return context.proxy('gatehouse-full', 'gateway.js', { ...QUIET, GATEHOUSE_BENCH_STACK: 'full', GATEHOUSE_BENCH_SECRET: token.secret },
+  return context.proxy('gatehouse-full', GATEWAY_SCRIPT, { ...QUIET, GATEHOUSE_BENCH_STACK: 'full', GATEHOUSE_BENCH_SECRET: token.secret },
     { authorization: `Bearer ${token.token}`, ...GZIP })
 }
 
 async function https (context: ServerContext): Promise<Target> {
   const certificate = await benchCertificate(packageRoot())
   context.lifecycle.removeOnRelease(() => certificate.remove())
-  return { ...await context.proxy('gatehouse-https', 'gateway.js', { ...QUIET, GATEHOUSE_BENCH_TLS_DIR: certificate.dir }), ca: certificate.ca }
+  return { ...await context.proxy('gatehouse-https', GATEWAY_SCRIPT, { ...QUIET, GATEHOUSE_BENCH_TLS_DIR: certificate.dir }), ca: certificate.ca }
 }
 
 /**

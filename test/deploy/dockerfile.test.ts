@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, it, expect } from 'vitest'
+import { GATEWAY_NODE_OPTIONS } from '../../src/node-options.js'
 import { ROOT, dockerfileInstructions, execForm, readCompose, readText } from './deploy-files.js'
 
 const instructions = dockerfileInstructions()
@@ -96,6 +97,13 @@ describe('Dockerfile runtime stage', () => {
     const env = envOf(runtime)
     expect(env.get('NODE_ENV')).toBe('production')
     expect(env.get('GATEHOUSE_HOST')).toBe('0.0.0.0')
+  })
+
+  it('runs the gateway, its --workers children and whatever compose or Kubernetes start with the production Node options', () => {
+    expect(envOf(runtime).get('NODE_OPTIONS')).toBe(GATEWAY_NODE_OPTIONS.join(' '))
+    // `npm start` outside the image passes the same options.
+    const scripts = (JSON.parse(readText('package.json')) as { scripts: Record<string, string> }).scripts
+    expect(scripts.start).toBe(`node ${GATEWAY_NODE_OPTIONS.join(' ')} bin/gatehouse.js start`)
   })
 
   it('exposes 8080 and checks the gateway health endpoint with node (the slim image has no curl)', () => {
