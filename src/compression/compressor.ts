@@ -44,7 +44,7 @@ export class ResponseCompressor {
     // Unknown length (chunked, often a stream read as it comes): NaN, so sent as is with its length.
     const length = Number(reply.getHeader('content-length'))
     const encoding = this.#encodingWorthIt(reply, length)
-    if (isSentWhole(length)) {
+    if (isSentWhole(reply, length)) {
       sendWhole(reply, body, encoding, this.#encoders)
       return
     }

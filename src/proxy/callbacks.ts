@@ -105,7 +105,8 @@ export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, fo
     if (reply.raw.destroyed) return
     const fault = upstreamFault(error)
     const upstream = reply.request[kUpstream]
-    // @fastify/reply-from has already logged the error itself; add what it became.
+    // The error itself is logged already (by @fastify/reply-from, or by whole-body.ts for a body that
+    // failed while collected); add what it became.
     reply.request.log.warn({ upstream, code: fault.code }, 'upstream request failed')
     // reply-from copies the upstream's headers before it finds out the status is invalid: drop them, so a
     // 502 never goes out with the upstream's Content-Encoding, Set-Cookie or caching headers.

@@ -43,24 +43,46 @@ interface WholeBody {
 
 type CollectedBody = Readable & { [kWholeBody]?: WholeBody }
 
-/** True when the reply's upstream body (its Content-Length) is sent whole. Unknown length: NaN, false. */
-export function isSentWhole (length: number): boolean {
-  return length <= WHOLE_BODY_LIMIT
+/**
+ * True when the reply's upstream body (its Content-Length: unknown is NaN, false) is sent whole. Only with
+ * a Content-Type: Fastify labels a Buffer without one `application/octet-stream`, a stream it leaves alone.
+ * An answer that has no body by definition is always "whole": it goes out at once.
+ */
+export function isSentWhole (reply: FastifyReply, length: number): boolean {
+  return (length <= WHOLE_BODY_LIMIT && reply.hasHeader('content-type')) || carriesNoBody(reply)
+}
+
+/** HEAD, 1xx, 204 and 304 have no body whatever their Content-Length says (RFC 9110 §6.4.1, §8.6). */
+function carriesNoBody (reply: FastifyReply): boolean {
+  const status = reply.statusCode
+  return status === 304 || status === 204 || status < 200 || reply.request.method === 'HEAD'
 }
 
 /** A proxied body as it came: whole when it is short enough, else streamed. */
 export function sendUpstreamBody (reply: FastifyReply, body: Readable): void {
-  if (isSentWhole(Number(reply.getHeader('content-length')))) sendWhole(reply, body, null, null)
+  if (isSentWhole(reply, Number(reply.getHeader('content-length')))) sendWhole(reply, body, null, null)
   else reply.send(body)
 }
 
 /** Collects `body` (its Content-Length is at most WHOLE_BODY_LIMIT), then sends it, encoded when asked. */
 export function sendWhole (reply: FastifyReply, body: Readable, encoding: CompressionEncoding | null, encoders: ContentEncoders | null): void {
+  if (carriesNoBody(reply)) {
+    // Nothing to wait for. undici fails a 304 whose Content-Length describes the representation, as RFC
+    // 9110 §8.6 allows, because it expects that many bytes; the answer is complete without them.
+    body.on('error', ignoreBodyError)
+    body.resume()
+    // No payload: Fastify keeps the upstream's Content-Length on HEAD and 304 (an empty Buffer would make
+    // a 304's Content-Length 0).
+    reply.send()
+    return
+  }
   (body as CollectedBody)[kWholeBody] = { reply, encoding, encoders, chunks: [] }
   body.on('data', collectChunk)
   body.once('end', sendCollected)
   body.once('error', answerFailedBody)
 }
+
+function ignoreBodyError (): void {}
 
 function collectChunk (this: CollectedBody, chunk: Buffer): void {
   this[kWholeBody]?.chunks.push(chunk)
@@ -97,11 +119,13 @@ function sendCollected (this: CollectedBody): void {
  */
 function answerFailedBody (this: CollectedBody, error: Error): void {
   const { reply } = this[kWholeBody] as WholeBody
+  // Answered already (reply-from's onError on an invalid status, then onResponse): nothing to add.
+  if (reply.sent) return
+  if (!reply.raw.destroyed) reply.log.warn({ err: error }, 'upstream body failed before it was complete')
   const answerFault = reply[kAnswerUpstreamFault]
-  if (answerFault !== undefined && !reply.sent) {
+  if (answerFault !== undefined) {
     answerFault(reply, { error })
     return
   }
-  if (!reply.raw.destroyed) reply.log.warn({ err: error }, 'upstream body failed before it was complete; connection cut')
   reply.raw.destroy(error)
 }

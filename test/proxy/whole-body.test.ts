@@ -50,6 +50,17 @@ async function bodiesUpstream (): Promise<{ upstream: TestUpstream, releaseRest:
       response.end()
       return
     }
+    if (kind === 'not-modified') {
+      // A 304 may carry the Content-Length of the representation it stands for (RFC 9110 §8.6).
+      response.writeHead(304, { 'content-type': 'application/json', 'content-length': WHOLE, etag: '"v1"' })
+      response.end()
+      return
+    }
+    if (kind === 'untyped') {
+      response.writeHead(200, { 'content-length': 5 })
+      response.end('plain')
+      return
+    }
     const body = bodyOf(Number(size))
     response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length })
     if (kind !== 'streamed' || request.method === 'HEAD') {
@@ -85,6 +96,29 @@ describe.each(SERVICES)('proxied bodies on a %s', (_label, serviceOptions) => {
     expect(received.status).toBe(200)
     expect(received.headers['content-length']).toBe(String(WHOLE))
     expect(received.body.length).toBe(0)
+  })
+
+  it('304 keeps the upstream\'s Content-Length and Content-Type and carries no body', async () => {
+    const started = await bodiesUpstream()
+    upstream = started.upstream
+    gateway = await listeningGatewayFor(oneService([upstream.url], serviceOptions))
+    const received = await receiveOnce(gateway.url, '/users/not-modified', { 'if-none-match': '"v1"' })
+    if (received instanceof Error) throw received
+    expect(received.status).toBe(304)
+    expect(received.headers['content-length']).toBe(String(WHOLE))
+    expect(received.headers['content-type']).toBe('application/json')
+    expect(received.body.length).toBe(0)
+  })
+
+  it('a body the upstream sent without Content-Type gets none from the gateway', async () => {
+    const started = await bodiesUpstream()
+    upstream = started.upstream
+    gateway = await listeningGatewayFor(oneService([upstream.url], serviceOptions))
+    const received = await receiveOnce(gateway.url, '/users/untyped', {})
+    if (received instanceof Error) throw received
+    expect(received.status).toBe(200)
+    expect(received.headers['content-type']).toBeUndefined()
+    expect(received.body.toString('utf8')).toBe('plain')
   })
 
   it('204 passes through without a body', async () => {
