@@ -215,6 +215,22 @@ describe('Vary', () => {
 })
 
 describe('validation', () => {
+  it('takes a 304 that declares the representation\'s Content-Length (RFC 9110 §8.6), which undici reads as a short body', async () => {
+    upstream.script('/cl', ({ headers, hits }) => hits === 1
+      ? { headers: { 'cache-control': 'max-age=1', etag: '"v1"' }, body: 'stored body' }
+      : headers['if-none-match'] === '"v1"'
+        ? { status: 304, headers: { 'cache-control': 'max-age=60', etag: '"v1"', 'content-length': '11' } }
+        : { headers: { 'cache-control': 'max-age=60', etag: '"v2"' }, body: 'unexpected full fetch' })
+    await cachingGateway()
+    await get('/users/cl')
+    await sleep(1100)
+    const revalidated = await get('/users/cl')
+    expect(revalidated.statusCode).toBe(200)
+    expect(revalidated.body).toBe('stored body')
+    expect((await get('/users/cl')).headers['cache-status']).toMatch(/^gatehouse; hit/)
+    expect(upstream.hits('/cl')).toBe(2)
+  })
+
   it('revalidates a stale response with its ETag and serves the stored body on 304, with the refreshed headers', async () => {
     upstream.script('/r', ({ headers, hits }) => hits === 1
       ? { headers: { 'cache-control': 'max-age=1', etag: '"v1"', 'x-version': 'first' }, body: 'stored body' }
