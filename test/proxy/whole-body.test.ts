@@ -73,12 +73,18 @@ async function bodiesUpstream (): Promise<{ upstream: TestUpstream, releaseRest:
   return { upstream: started, releaseRest }
 }
 
+/** The gateway, with `serviceOptions`, in front of bodiesUpstream. */
+async function gatewayOverBodies (serviceOptions: Record<string, unknown>): Promise<{ url: string, port: number, releaseRest: () => void }> {
+  const started = await bodiesUpstream()
+  upstream = started.upstream
+  gateway = await listeningGatewayFor(oneService([started.upstream.url], serviceOptions))
+  return { url: gateway.url, port: started.upstream.port, releaseRest: started.releaseRest }
+}
+
 describe.each(SERVICES)('proxied bodies on a %s', (_label, serviceOptions) => {
   it('a body up to 64 KiB arrives byte for byte with its Content-Length, not chunked', async () => {
-    const started = await bodiesUpstream()
-    upstream = started.upstream
-    gateway = await listeningGatewayFor(oneService([upstream.url], serviceOptions))
-    const received = await receiveOnce(gateway.url, `/users/whole/${WHOLE}`, {})
+    const started = await gatewayOverBodies(serviceOptions)
+    const received = await receiveOnce(started.url, `/users/whole/${WHOLE}`, {})
     if (received instanceof Error) throw received
     expect(received.status).toBe(200)
     expect(received.complete).toBe(true)
@@ -88,10 +94,8 @@ describe.each(SERVICES)('proxied bodies on a %s', (_label, serviceOptions) => {
   })
 
   it('HEAD keeps the upstream\'s Content-Length and carries no body', async () => {
-    const started = await bodiesUpstream()
-    upstream = started.upstream
-    gateway = await listeningGatewayFor(oneService([upstream.url], serviceOptions))
-    const received = await receiveOnce(gateway.url, `/users/whole/${WHOLE}`, {}, { method: 'HEAD' })
+    const started = await gatewayOverBodies(serviceOptions)
+    const received = await receiveOnce(started.url, `/users/whole/${WHOLE}`, {}, { method: 'HEAD' })
     if (received instanceof Error) throw received
     expect(received.status).toBe(200)
     expect(received.headers['content-length']).toBe(String(WHOLE))
@@ -99,10 +103,8 @@ describe.each(SERVICES)('proxied bodies on a %s', (_label, serviceOptions) => {
   })
 
   it('304 keeps the upstream\'s Content-Length and Content-Type and carries no body', async () => {
-    const started = await bodiesUpstream()
-    upstream = started.upstream
-    gateway = await listeningGatewayFor(oneService([upstream.url], serviceOptions))
-    const received = await receiveOnce(gateway.url, '/users/not-modified', { 'if-none-match': '"v1"' })
+    const started = await gatewayOverBodies(serviceOptions)
+    const received = await receiveOnce(started.url, '/users/not-modified', { 'if-none-match': '"v1"' })
     if (received instanceof Error) throw received
     expect(received.status).toBe(304)
     expect(received.headers['content-length']).toBe(String(WHOLE))
@@ -111,10 +113,8 @@ describe.each(SERVICES)('proxied bodies on a %s', (_label, serviceOptions) => {
   })
 
   it('a body the upstream sent without Content-Type gets none from the gateway', async () => {
-    const started = await bodiesUpstream()
-    upstream = started.upstream
-    gateway = await listeningGatewayFor(oneService([upstream.url], serviceOptions))
-    const received = await receiveOnce(gateway.url, '/users/untyped', {})
+    const started = await gatewayOverBodies(serviceOptions)
+    const received = await receiveOnce(started.url, '/users/untyped', {})
     if (received instanceof Error) throw received
     expect(received.status).toBe(200)
     expect(received.headers['content-type']).toBeUndefined()
@@ -122,21 +122,17 @@ describe.each(SERVICES)('proxied bodies on a %s', (_label, serviceOptions) => {
   })
 
   it('204 passes through without a body', async () => {
-    const started = await bodiesUpstream()
-    upstream = started.upstream
-    gateway = await listeningGatewayFor(oneService([upstream.url], serviceOptions))
-    const received = await receiveOnce(gateway.url, '/users/no-content', {})
+    const started = await gatewayOverBodies(serviceOptions)
+    const received = await receiveOnce(started.url, '/users/no-content', {})
     if (received instanceof Error) throw received
     expect(received.status).toBe(204)
     expect(received.body.length).toBe(0)
   })
 
   it('a body above 64 KiB streams: its first bytes reach the client before the upstream has sent the rest', async () => {
-    const started = await bodiesUpstream()
-    upstream = started.upstream
-    gateway = await listeningGatewayFor(oneService([upstream.url], serviceOptions))
+    const started = await gatewayOverBodies(serviceOptions)
     let firstChunkLength = 0
-    const received = await receiveOnce(gateway.url, `/users/streamed/${STREAMED}`, {}, {
+    const received = await receiveOnce(started.url, `/users/streamed/${STREAMED}`, {}, {
       onFirstChunk: (chunk) => {
         firstChunkLength = chunk.length
         // The upstream sends the rest only once the client holds the start: a gateway that waited for the
@@ -152,15 +148,13 @@ describe.each(SERVICES)('proxied bodies on a %s', (_label, serviceOptions) => {
   })
 
   it('an upstream that dies mid-body is answered 502 without its headers (nothing was sent yet), and the gateway keeps serving', async () => {
-    const started = await bodiesUpstream()
-    upstream = started.upstream
-    gateway = await listeningGatewayFor(oneService([upstream.url], serviceOptions))
-    const received = await receiveOnce(gateway.url, '/users/dies', {})
+    const started = await gatewayOverBodies(serviceOptions)
+    const received = await receiveOnce(started.url, '/users/dies', {})
     if (received instanceof Error) throw received
-    expectProblem({ statusCode: received.status, headers: received.headers, body: received.body.toString('utf8') }, 502, 'GATEHOUSE_UPSTREAM_RESET', [String(upstream.port)])
+    expectProblem({ statusCode: received.status, headers: received.headers, body: received.body.toString('utf8') }, 502, 'GATEHOUSE_UPSTREAM_RESET', [String(started.port)])
     // The upstream's own fields describe a body that never came.
     expect(received.headers['content-length']).not.toBe(String(WHOLE))
-    const next = await receiveOnce(gateway.url, '/users/whole/10', {})
+    const next = await receiveOnce(started.url, '/users/whole/10', {})
     if (next instanceof Error) throw next
     expect(next.status).toBe(200)
     expect(next.body.equals(bodyOf(10))).toBe(true)
