@@ -6,8 +6,8 @@
  * Why, measured on this project's bench machine (Node 20, small JSON body, interleaved against the same
  * backend): piping a body that arrives in one chunk through Fastify's stream path (pipe, end-of-stream
  * watchers on both streams, drain bookkeeping) costs more than the body. Sent as a buffer it goes out in
- * the same single writev as the headers, and a proxied request costs 89–103 µs of gateway CPU instead of
- * 123 (the minimal Fastify + @fastify/http-proxy measures 100–130 in the same runs).
+ * the same single writev as the headers, and a proxied request costs 82–103 µs of gateway CPU instead of
+ * 123–127 (the minimal Fastify + @fastify/http-proxy measures 86–130 in the same runs).
  *
  * Compression: 20 KB of JSON at gzip level 6 takes 100–160 µs in one `zlib.gzipSync`, against 250–320 µs
  * through zlib's asynchronous API and 335–370 µs as a stream: the thread-pool round trips cost more than
