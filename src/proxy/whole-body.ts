@@ -30,7 +30,7 @@ import type { CompressionEncoding } from '../config/types.js'
 import { kAnswerUpstreamFault } from '../symbols.js'
 
 /** Bodies up to this many bytes are sent whole (and encoded in one call: ~0.5 ms at gzip level 6). */
-export const WHOLE_BODY_LIMIT = 64 * 1024
+const WHOLE_BODY_LIMIT = 64 * 1024
 
 const kWholeBody = Symbol('gatehouse.wholeBody')
 
