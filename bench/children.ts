@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { parseUrlLine } from './child-protocol.js'
+import { pinned, type Command, type CpuSet } from './cpu-affinity.js'
 
 const READY_TIMEOUT_MS = 20_000
 const CONNECT_RETRY_MS = 50
@@ -25,6 +26,8 @@ export interface NodeChildSpec {
   readonly env?: Readonly<Record<string, string>>
   /** Node options before the script (the Gatehouse targets run with the production ones). */
   readonly nodeOptions?: readonly string[]
+  /** The CPUs it runs on (cpu-affinity.ts); any when undefined. */
+  readonly cpus?: CpuSet
 }
 
 /** Any other program: it is ready once `url`'s host and port accept a TCP connection. */
@@ -33,6 +36,7 @@ export interface ProgramChildSpec {
   readonly command: string
   readonly args: readonly string[]
   readonly url: string
+  readonly cpus?: CpuSet
 }
 
 export type ChildSpec = NodeChildSpec | ProgramChildSpec
@@ -52,9 +56,8 @@ type ReadinessProbe = (ready: (url: string) => void) => () => void
 
 /** Starts a child and resolves once it is ready. */
 export async function startChild (spec: ChildSpec, register: (child: ChildProcess) => void): Promise<BenchChild> {
-  const child = 'script' in spec
-    ? spawn(process.execPath, [...(spec.nodeOptions ?? []), fileURLToPath(new URL(spec.script, import.meta.url))], { env: { ...process.env, ...spec.env }, stdio: ['ignore', 'ignore', 'pipe'] })
-    : spawn(spec.command, spec.args, { stdio: ['ignore', 'ignore', 'pipe'] })
+  const { command, args } = pinned(commandOf(spec), spec.cpus)
+  const child = spawn(command, args, { env: { ...process.env, ...('script' in spec ? spec.env : {}) }, stdio: ['ignore', 'ignore', 'pipe'] })
   register(child)
   if (child.pid === undefined) throw new Error(`${spec.name}: could not spawn ${'script' in spec ? spec.script : spec.command}`)
   const stderr = readLines(child.stderr)
@@ -63,6 +66,11 @@ export async function startChild (spec: ChildSpec, register: (child: ChildProces
     ? await awaitReady(spec.name, child, stderrTail, handshake(stderr), 'no URL line')
     : await awaitReady(spec.name, child, stderrTail, accepting(spec.url), `nothing listening on ${spec.url}`)
   return { name: spec.name, pid: child.pid, url, process: child, stderrTail }
+}
+
+function commandOf (spec: ChildSpec): Command {
+  if (!('script' in spec)) return spec
+  return { command: process.execPath, args: [...(spec.nodeOptions ?? []), fileURLToPath(new URL(spec.script, import.meta.url))] }
 }
 
 function readLines (stream: Readable | null): Lines {

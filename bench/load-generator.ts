@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import { autocannonGenerator } from './autocannon-load.js'
+import type { CpuSet } from './cpu-affinity.js'
 import { wrkGenerator } from './wrk.js'
 
 export const LOAD_GENERATOR_NAMES = ['wrk', 'autocannon'] as const
@@ -57,10 +58,11 @@ export function findOnPath (command: string, path: string | undefined = process.
   return undefined
 }
 
-export async function chooseLoadGenerator (preference: LoadGeneratorName | 'auto', track: TrackProcess): Promise<LoadGenerator> {
+/** `cpus`: where wrk runs; autocannon runs in the runner, wherever that is. */
+export async function chooseLoadGenerator (preference: LoadGeneratorName | 'auto', track: TrackProcess, cpus?: CpuSet): Promise<LoadGenerator> {
   if (preference === 'autocannon') return autocannonGenerator()
   const wrk = findOnPath('wrk')
-  if (wrk !== undefined) return wrkGenerator(wrk, track)
+  if (wrk !== undefined) return wrkGenerator(wrk, track, cpus)
   if (preference === 'wrk') throw new Error('BENCH_LOAD_GENERATOR=wrk but wrk is not on PATH (Debian/Ubuntu: apt-get install wrk)')
   return autocannonGenerator()
 }

@@ -9,6 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startChild, type BenchChild } from './children.js'
+import type { CpuSet } from './cpu-affinity.js'
 import type { BenchLifecycle } from './lifecycle.js'
 import { findOnPath } from './load-generator.js'
 import { sparePorts } from './ports.js'
@@ -16,7 +17,7 @@ import { sparePorts } from './ports.js'
 export const NGINX_MISSING = 'nginx not installed: apt-get install nginx (the nginx and nginx-cache targets were skipped)'
 
 /** Starts nginx in front of `backendUrl`; undefined when nginx is not on PATH (the run goes on without it). */
-export async function startNginx (backendUrl: string, lifecycle: BenchLifecycle): Promise<BenchChild | undefined> {
+export async function startNginx (backendUrl: string, lifecycle: BenchLifecycle, cpus?: CpuSet): Promise<BenchChild | undefined> {
   const command = findOnPath('nginx')
   if (command === undefined) return undefined
   const prefix = await mkdtemp(join(tmpdir(), 'gatehouse-bench-nginx-'))
@@ -26,7 +27,7 @@ export async function startNginx (backendUrl: string, lifecycle: BenchLifecycle)
   const config = join(prefix, 'nginx.conf')
   await writeFile(config, nginxConfig(prefix, url, new URL(backendUrl).host))
   // -e: the error log before the config is read (the default, /var/log/nginx/error.log, may not be writable).
-  return startChild({ name: 'nginx', command, args: ['-p', prefix, '-c', config, '-e', join(prefix, 'error.log')], url }, lifecycle.track)
+  return startChild({ name: 'nginx', command, args: ['-p', prefix, '-c', config, '-e', join(prefix, 'error.log')], url, ...(cpus === undefined ? {} : { cpus }) }, lifecycle.track)
 }
 
 /** The whole config: everything nginx writes goes under `prefix`. */

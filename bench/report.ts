@@ -35,6 +35,8 @@ export interface BenchEnvironment {
   readonly warmupSeconds: number
   /** The report header's line for the load generator (name, version, command). */
   readonly loadGenerator: string
+  /** Which CPUs the processes ran on (cpu-affinity.ts). */
+  readonly placement: string
   /** Chosen targets that could not run, and why. */
   readonly notes: readonly string[]
 }
@@ -164,6 +166,7 @@ function renderEnvironment (environment: BenchEnvironment, targets: readonly Tar
       `load average at start: ${e.loadAverage.map((load) => load.toFixed(2)).join(' ')}`,
     ...e.notes.map((note) => `- **${note}**`),
     `- load generator: ${e.loadGenerator}`,
+    `- ${e.placement}`,
     `- ${e.connections} connections, ${e.durationSeconds} s × ${e.rounds} round${e.rounds === 1 ? '' : 's'} (targets interleaved per round and body), ` +
       `${e.warmupSeconds} s warm-up per target and body`,
     '- req/s: median (min–max) over rounds; p50/p99 and CPU: median of rounds; RSS: peak of rounds',

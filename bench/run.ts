@@ -7,6 +7,7 @@
  */
 import { cpus, loadavg, platform, release } from 'node:os'
 import { assertAlive } from './children.js'
+import { describeAffinity, pinThisProcess, planAffinity } from './cpu-affinity.js'
 import { BenchLifecycle } from './lifecycle.js'
 import { chooseLoadGenerator, type LoadGenerator } from './load-generator.js'
 import { BODY_NAMES, measureRound, warmUp, type LoadOptions, type Target } from './measure.js'
@@ -52,7 +53,7 @@ async function runRounds (targets: readonly Target[], rounds: number, options: L
   return samples
 }
 
-function describeEnvironment (settings: BenchSettings, generator: LoadGenerator): Omit<BenchEnvironment, 'notes'> {
+function describeEnvironment (settings: BenchSettings, generator: LoadGenerator, placement: string): Omit<BenchEnvironment, 'notes'> {
   return {
     date: new Date().toISOString(),
     nodeVersion: process.version,
@@ -64,7 +65,8 @@ function describeEnvironment (settings: BenchSettings, generator: LoadGenerator)
     durationSeconds: settings.durationSeconds,
     rounds: settings.rounds,
     warmupSeconds: settings.warmupSeconds,
-    loadGenerator: generator.description
+    loadGenerator: generator.description,
+    placement
   }
 }
 
@@ -76,12 +78,16 @@ function shoutFaults (faults: readonly string[]): void {
 }
 
 async function bench (settings: BenchSettings): Promise<number> {
-  const generator = await chooseLoadGenerator(settings.loadGenerator, lifecycle.track)
+  const plan = planAffinity()
+  const affinity = 'affinity' in plan ? plan.affinity : undefined
+  pinThisProcess(affinity?.support)
+  const generator = await chooseLoadGenerator(settings.loadGenerator, lifecycle.track, affinity?.support)
   // Load average before our own children start: what else was running on the machine.
-  const environment = describeEnvironment(settings, generator)
+  const environment = describeEnvironment(settings, generator, describeAffinity(plan))
   progress(`load generator: ${generator.description}`)
+  progress(environment.placement)
   progress(`load average: ${environment.loadAverage.map((load) => load.toFixed(2)).join(' ')}`)
-  const { targets, notes } = await startTargets(settings.targets, lifecycle)
+  const { targets, notes } = await startTargets(settings.targets, lifecycle, affinity)
   notes.forEach(progress)
   const [direct, ...proxies] = targets
   if (direct === undefined) throw new Error('no direct target')

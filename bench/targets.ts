@@ -5,6 +5,7 @@
  */
 import { benchCertificate } from './certificate.js'
 import { startChild, type BenchChild } from './children.js'
+import type { CpuAffinity } from './cpu-affinity.js'
 import type { BenchLifecycle } from './lifecycle.js'
 import { TARGET_NAMES, type Target, type TargetName } from './measure.js'
 import { NGINX_MISSING, startNginx } from './nginx.js'
@@ -29,6 +30,8 @@ interface ServerContext {
   /** The backend's extra listeners, for the pool target; empty unless it was chosen. */
   readonly replicaUrls: readonly string[]
   readonly lifecycle: BenchLifecycle
+  /** Where the proxies and the backend run; undefined: unpinned. */
+  readonly affinity: CpuAffinity | undefined
   readonly notes: string[]
   /** Starts a Node proxy (bench script) in front of the backend; its target's base URL is <url>/api. */
   proxy (name: ProxyName, script: string, env: Record<string, string>, headers?: Record<string, string>): Promise<Target>
@@ -71,21 +74,28 @@ const SERVERS: readonly TargetServer[] = [
 ]
 
 /** Starts the backend and every server a chosen target needs. */
-export async function startTargets (chosen: readonly TargetName[], lifecycle: BenchLifecycle): Promise<StartedTargets> {
+export async function startTargets (chosen: readonly TargetName[], lifecycle: BenchLifecycle, affinity?: CpuAffinity): Promise<StartedTargets> {
   const wanted = new Set(chosen)
   // The pool target's two more replicas are more listeners of the same backend process.
   const replicaPorts = wanted.has('gatehouse-pool') ? await sparePorts(2) : []
-  const backend = await startChild({ name: 'backend', script: 'backend.js', env: { BACKEND_REPLICA_PORTS: replicaPorts.join(',') } }, lifecycle.track)
+  const backend = await startChild({
+    name: 'backend',
+    script: 'backend.js',
+    env: { BACKEND_REPLICA_PORTS: replicaPorts.join(',') },
+    ...(affinity === undefined ? {} : { cpus: affinity.support })
+  }, lifecycle.track)
   const backendUrl = withoutTrailingSlash(backend.url)
   const context: ServerContext = {
     backend,
     replicaUrls: replicaPorts.map((port) => `http://127.0.0.1:${port}`),
     lifecycle,
+    affinity,
     notes: [],
     async proxy (name, script, env, headers) {
       // Gatehouse runs as it is deployed (src/node-options.ts); the hand-written baseline with Node's defaults.
       const nodeOptions = script === GATEWAY_SCRIPT ? GATEWAY_NODE_OPTIONS : []
-      const child = await startChild({ name, script, env: { BACKEND_URL: backendUrl, ...env }, nodeOptions }, lifecycle.track)
+      const cpus = affinity === undefined ? {} : { cpus: affinity.target }
+      const child = await startChild({ name, script, env: { BACKEND_URL: backendUrl, ...env }, nodeOptions, ...cpus }, lifecycle.track)
       return { name, child, baseUrl: `${withoutTrailingSlash(child.url)}/api`, ...(headers === undefined ? {} : { headers }) }
     }
   }
@@ -130,7 +140,7 @@ function cachedTargets (cached: Target): Target[] {
 
 /** One nginx process for both: /api/ proxies, /api/cached/ proxies through proxy_cache. */
 async function nginxTargets (context: ServerContext): Promise<Target[]> {
-  const nginx = await startNginx(context.backend.url, context.lifecycle)
+  const nginx = await startNginx(context.backend.url, context.lifecycle, context.affinity?.target)
   if (nginx === undefined) {
     context.notes.push(NGINX_MISSING)
     return []

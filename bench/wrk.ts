@@ -4,6 +4,7 @@
  */
 import { execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { pinned, type CpuSet } from './cpu-affinity.js'
 import type { LoadGenerator, LoadRequest, LoadResult, TrackProcess } from './load-generator.js'
 
 const SNIPPET_CHARS = 2000
@@ -11,12 +12,13 @@ const SNIPPET_CHARS = 2000
 /** wrk's time units (format_time_us), in milliseconds. */
 const MILLISECONDS_PER_UNIT: Readonly<Record<string, number>> = { us: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 }
 
-export async function wrkGenerator (path: string, track: TrackProcess): Promise<LoadGenerator> {
+/** `cpus`: where wrk runs (beside the backend, away from the proxy under test); any when undefined. */
+export async function wrkGenerator (path: string, track: TrackProcess, cpus?: CpuSet): Promise<LoadGenerator> {
   const version = await wrkVersion(path)
   return {
     name: 'wrk',
     description: `${version} (\`wrk -t1 --latency\`, one thread in its own process; p50/p99 at 10 µs resolution)`,
-    run: (request) => runWrk(path, request, track)
+    run: (request) => runWrk(path, request, track, cpus)
   }
 }
 
@@ -30,10 +32,11 @@ function wrkVersion (path: string): Promise<string> {
   })
 }
 
-async function runWrk (path: string, request: LoadRequest, track: TrackProcess): Promise<LoadResult> {
+async function runWrk (path: string, request: LoadRequest, track: TrackProcess, cpus: CpuSet | undefined): Promise<LoadResult> {
   const headerArgs = Object.entries(request.headers ?? {}).flatMap(([name, value]) => ['-H', `${name}: ${value}`])
   const args = ['-t1', `-c${request.connections}`, `-d${request.durationSeconds}s`, '--latency', ...headerArgs, request.url]
-  const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const pinnedWrk = pinned({ command: path, args }, cpus)
+  const child = spawn(pinnedWrk.command, pinnedWrk.args, { stdio: ['ignore', 'pipe', 'pipe'] })
   track(child)
   let stdout = ''
   let stderr = ''
