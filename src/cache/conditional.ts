@@ -10,6 +10,12 @@ export function hasConditionals (headers: RequestHeaders): boolean {
   return headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined
 }
 
+/** The headers without the client's validators, which the cache replaces with its own (RFC 9111 §4.3.2). */
+export function withoutConditionals<T extends RequestHeaders> (headers: T): T {
+  const { 'if-none-match': _ifNoneMatch, 'if-modified-since': _ifModifiedSince, ...rest } = headers
+  return rest as T
+}
+
 /** True when the stored response satisfies the client's validators, so the answer is 304. */
 export function notModified (headers: RequestHeaders, stored: PolicyFacts): boolean {
   const ifNoneMatch = headers['if-none-match']

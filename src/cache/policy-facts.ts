@@ -106,3 +106,8 @@ export function currentAge (known: PolicyFacts, now: number): number {
   // A clock that stepped back (or another host's, through a shared store) never makes an answer younger than stored.
   return known.initialAge + Math.max(0, now - known.responseTime) / 1000
 }
+
+/** no-cache, must-revalidate, and (for a shared cache) proxy-revalidate forbid serving it stale (RFC 9111 §4.2.4). */
+export function forbidsStale (known: PolicyFacts, shared: boolean): boolean {
+  return known.noCache || known.mustRevalidate || (shared && known.proxyRevalidate)
+}

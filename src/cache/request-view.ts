@@ -12,6 +12,7 @@
  */
 import type CachePolicy from 'http-cache-semantics'
 import type { FastifyRequest } from 'fastify'
+import { kPrincipal } from '../symbols.js'
 
 const POLICY_HOST = 'gatehouse'
 const NORMALIZED_FIELDS = ['accept', 'accept-encoding', 'accept-language'] as const
@@ -29,6 +30,18 @@ export function cacheKey (url: string, origin: string, partition: string | null)
 /** Every key of one URL, whatever its origin or partition, starts with this. */
 export function urlKeyPrefix (url: string): string {
   return `${url} `
+}
+
+/**
+ * The verified caller a partitioning service keeps answers for, or null (shared answers): `sub` is unique
+ * per issuer only, so the issuer is part of it.
+ */
+export function subjectPartition (request: FastifyRequest, partitionBySubject: boolean): string | null {
+  if (!partitionBySubject) return null
+  const principal = request[kPrincipal]
+  if (principal === null || principal.subject === null) return null
+  const issuer = principal.claims.iss
+  return `${typeof issuer === 'string' ? encodeURIComponent(issuer) : '-'} ${principal.subject}`
 }
 
 export function requestOrigin (request: FastifyRequest): string {

@@ -9,10 +9,10 @@
  *   the client; a 304 to our own validators refreshes the stored response; an upstream error serves a
  *   stale response where stale-if-error allows it;
  * - invalidation (onSend): a successful unsafe method drops what is stored for its URL, Location and
- *   Content-Location.
+ *   Content-Location (unsafe-invalidation.ts).
  * A served entry still goes through every onSend hook (CORS, rate-limit fields, compression) and the
- * access log. What may be stored is storability.ts', how a stored answer is sent stored-answer.ts', and the
- * stale-while-revalidate replay background-refresh.ts'.
+ * access log. What may be stored is storability.ts', how a stored answer is sent stored-answer.ts', the
+ * stale-while-revalidate replay background-refresh.ts', and the per-request state request-state.ts'.
  */
 import { pipeline } from 'node:stream'
 import type { Readable } from 'node:stream'
@@ -20,50 +20,21 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import CachePolicy from 'http-cache-semantics'
 import type { ResponseCompressor } from '../compression/compressor.js'
 import type { ResolvedService } from '../config/types.js'
-import { kPrincipal } from '../symbols.js'
 import { BodyCapture } from './body-capture.js'
 import { BackgroundRefresh } from './background-refresh.js'
 import { CACHE_STATUS_HEADER, CacheStatus } from './cache-status.js'
-import { hasConditionals } from './conditional.js'
-import { Fills, type Fill } from './fills.js'
-import { invalidatedUrls, isUnsafe } from './invalidation.js'
-import { currentAge, policyFacts, varyMatches, type PolicyFacts } from './policy-facts.js'
-import { cacheKey, policyRequest, requestOrigin } from './request-view.js'
+import { hasConditionals, withoutConditionals } from './conditional.js'
+import { Fills } from './fills.js'
+import { currentAge, forbidsStale, policyFacts, varyMatches } from './policy-facts.js'
+import { cacheKey, policyRequest, requestOrigin, subjectPartition } from './request-view.js'
 import { retention, Storability, type AnswerContext } from './storability.js'
 import { sendStored } from './stored-answer.js'
-import { kCacheState, kUpstreamHeaders, type UpstreamHeaders } from './request-state.js'
+import { kCacheState, kUpstreamHeaders, type CacheState, type UpstreamHeaders } from './request-state.js'
 import { RESPONSE_SEGMENT, type ResponseStore, type StoredResource, type StoredVariant } from './store.js'
 import type { MemoryResponseStore } from './memory-store.js'
 import { responseTags } from './tags.js'
+import { invalidateAfterUnsafe, type InvalidationHook } from './unsafe-invalidation.js'
 import { sendUpstreamBody } from '../proxy/whole-body.js'
-
-/** Per-request cache state, created for GET and HEAD requests of a caching service only. */
-export interface CacheState {
-  readonly key: string
-  /** The request as the policy sees it: made only when a decision needs it (a plain fresh hit does not). */
-  view: CachePolicy.Request | null
-  /** Shared-cache rules (false: a partition of one verified subject, private-cache rules). */
-  readonly shared: boolean
-  /** A background refresh sent by this cache (stale-while-revalidate): never answered from the store. */
-  readonly refresh: boolean
-  /** The client sent its own validators (If-None-Match, If-Modified-Since). */
-  readonly conditional: boolean
-  /** What the store held for the key when the request came in (other variants are kept on write). */
-  resource: StoredResource | null
-  /** The stored response of this request's variant that could not be used as it is (stale). */
-  stale: StoredVariant | null
-  /** The upstream request carries this cache's validators for `stale`. */
-  revalidating: boolean
-  ifNoneMatch: string | undefined
-  ifModifiedSince: string | undefined
-  /** The request headers as forwarded upstream (reply-from's copy), once sent. */
-  forwarded: Readonly<Record<string, string | string[] | undefined>> | null
-  /** Released to look again once the fill it waited for ended. */
-  waited: boolean
-  fill: Fill | null
-  /** A body is being written to the store; its end settles the fill. */
-  storing: boolean
-}
 
 export interface ResponseCacheOptions {
   readonly service: ResolvedService
@@ -90,7 +61,8 @@ const MAX_VARIANTS = 16
 const ERROR_RESPONSE = { status: 504, headers: {} }
 
 export class ResponseCache {
-  readonly #service: ResolvedService
+  /** Private answers are kept per verified subject (the service's cache.partitionBySubject). */
+  readonly #partitionBySubject: boolean
   readonly #store: ResponseStore
   readonly #memory: MemoryResponseStore | null
   readonly #maxObjectBytes: number
@@ -99,9 +71,11 @@ export class ResponseCache {
   readonly #refreshes: BackgroundRefresh
   readonly #storability: Storability
   readonly #dropUpstreamHeaders: (reply: FastifyReply) => void
+  /** onSend: a successful unsafe method drops what is stored for its URL, Location and Content-Location. */
+  readonly invalidate: InvalidationHook
 
   constructor (options: ResponseCacheOptions) {
-    this.#service = options.service
+    this.#partitionBySubject = options.service.cache?.partitionBySubject === true
     this.#store = options.store
     this.#memory = options.memory
     this.#maxObjectBytes = options.maxObjectBytes
@@ -110,6 +84,7 @@ export class ResponseCache {
     this.#refreshes = new BackgroundRefresh(options.refreshSecret)
     this.#storability = new Storability({ maxObjectBytes: options.maxObjectBytes, gatewayFields: options.gatewayFields, identityOnly: options.compressor !== null })
     this.#dropUpstreamHeaders = options.dropUpstreamHeaders
+    this.invalidate = invalidateAfterUnsafe(options.store, options.service.prefix, this.#partitionBySubject)
   }
 
   /** The instance background refreshes are injected into (the gateway's root). */
@@ -128,7 +103,7 @@ export class ResponseCache {
     }
     const refreshKey = this.#refreshes.keyOf(request)
     const refresh = refreshKey !== undefined
-    const partition = this.#partitionOf(request)
+    const partition = subjectPartition(request, this.#partitionBySubject)
     // A refresh arrives through inject() (no TLS, another peer): it stores under the key it refreshes.
     const key = refreshKey ?? cacheKey(request.url, requestOrigin(request), partition)
     // Hit-for-pass: the last plain answer for this key could not be stored, so nothing is stored for it
@@ -161,15 +136,6 @@ export class ResponseCache {
   #viewOf (request: FastifyRequest, state: CacheState): CachePolicy.Request {
     state.view ??= policyRequest(request, this.#compressor !== null)
     return state.view
-  }
-
-  /** The verified caller a partitioning service keeps answers for: `sub` is unique per issuer only. */
-  #partitionOf (request: FastifyRequest): string | null {
-    if (this.#service.cache?.partitionBySubject !== true) return null
-    const principal = request[kPrincipal]
-    if (principal === null || principal.subject === null) return null
-    const issuer = principal.claims.iss
-    return `${typeof issuer === 'string' ? encodeURIComponent(issuer) : '-'} ${principal.subject}`
   }
 
   #look (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, state: CacheState): void {
@@ -429,51 +395,10 @@ export class ResponseCache {
     if (this.#compressor === null) sendUpstreamBody(reply, body)
     else this.#compressor.sendProxied(reply, body)
   }
-
-  // ---- invalidation (onSend) ----------------------------------------------------------------------------
-
-  readonly invalidate = (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: Error | null, payload: unknown) => void): void => {
-    const status = reply.statusCode
-    if (!isUnsafe(request.method) || status < 200 || status >= 400) {
-      done(null, payload)
-      return
-    }
-    const partition = this.#partitionOf(request)
-    const origin = requestOrigin(request)
-    const locations = [headerText(reply.getHeader('location')), headerText(reply.getHeader('content-location'))]
-    const keys: string[] = []
-    // The shared answers, and this caller's own partition (other callers' partitions keep theirs).
-    for (const url of invalidatedUrls(request.url, request.headers.host, this.#service.prefix, locations)) {
-      keys.push(cacheKey(url, origin, null))
-      if (partition !== null) keys.push(cacheKey(url, origin, partition))
-    }
-    let pending = keys.length
-    for (const key of keys) {
-      this.#store.delete({ id: key, segment: RESPONSE_SEGMENT }, (error) => {
-        if (error !== null) request.log.warn({ err: error }, 'cache invalidation failed')
-        // The answer leaves once the store forgot the old one: the client's next read is never stale.
-        if (--pending === 0) done(null, payload)
-      })
-    }
-  }
-}
-
-/** no-cache, must-revalidate, and (for a shared cache) proxy-revalidate forbid serving it stale (RFC 9111 §4.2.4). */
-function forbidsStale (facts: PolicyFacts, shared: boolean): boolean {
-  return facts.noCache || facts.mustRevalidate || (shared && facts.proxyRevalidate)
-}
-
-function withoutConditionals (headers: CachePolicy.Headers): CachePolicy.Headers {
-  const { 'if-none-match': _ifNoneMatch, 'if-modified-since': _ifModifiedSince, ...rest } = headers
-  return rest
 }
 
 function storeId (key: string): string {
   return `${RESPONSE_SEGMENT}:${key}`
-}
-
-function headerText (value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined
 }
 
 function ignoreStreamEnd (): void {}
