@@ -12,6 +12,7 @@ import { NoUpstreamError } from '../src/errors.js'
 import { sendProblem } from '../src/http/problem.js'
 import { proxyCallbacks, type ProxyDelivery } from '../src/proxy/callbacks.js'
 import type { ForwardingContext } from '../src/proxy/headers.js'
+import { proxyRouteHandler } from '../src/proxy/route-handler.js'
 import { refuseUpgrade, webSocketOptions } from '../src/proxy/websocket.js'
 import { ClientAwareDispatcher } from '../src/upstream/client-abort.js'
 import { createUpstreamDispatcher } from '../src/upstream/dispatcher.js'
@@ -47,7 +48,7 @@ export async function serviceProxy (scope: FastifyInstance, { service, forwardin
   const callbacks = proxyCallbacks(service, pool, forwarding, delivery)
   // A body collected whole that fails before anything was sent is answered as a failed request is.
   scope.decorateReply(kAnswerUpstreamFault, { getter: () => callbacks.replyOptions.onError })
-  await scope.register(httpProxy, {
+  const proxyOptions = {
     ...callbacks,
     rewritePrefix: service.rewritePrefix,
     websocket: service.websocket,
@@ -57,7 +58,16 @@ export async function serviceProxy (scope: FastifyInstance, { service, forwardin
     // retries, on another replica.
     retryMethods: [],
     ...webSocketOptions(service, forwarding)
-  } as FastifyHttpProxyOptions)
+  } as FastifyHttpProxyOptions
+  // A scope of its own, so the onRoute hook sees http-proxy's routes and nothing else.
+  await scope.register(async function proxyRoutes (routes: FastifyInstance) {
+    if (!service.websocket) {
+      // Without http-proxy's second resolution of every destination (src/proxy/route-handler.ts).
+      const proxyRoute = proxyRouteHandler(callbacks.handler)
+      routes.addHook('onRoute', (route) => { route.handler = proxyRoute })
+    }
+    await routes.register(httpProxy, proxyOptions)
+  })
 }
 
 /**

@@ -63,6 +63,37 @@ describe('prefix routing', () => {
     expect(response.json()).toMatchObject({ code: 'GATEHOUSE_NOT_FOUND', requestId: expect.any(String) })
   })
 
+  it('maps paths onto a rewritePrefix, and keeps a destination on the upstream\'s origin', async () => {
+    const orders = await startUpstream()
+    const rewriting = await gatewayFor({
+      services: [{ name: 'orders', prefix: '/orders', rewritePrefix: '/v1/orders', upstreams: [orders.url] }]
+    })
+    try {
+      const answers: Array<[string, number]> = []
+      for (const path of ['/orders', '/orders/', '/orders/9?x=1&flag', '/orders//evil.example/x', '/orders/a%20b', '/orders/x?next=//evil.example']) {
+        answers.push([path, (await rewriting.inject({ method: 'GET', url: path })).statusCode])
+      }
+      expect(answers).toEqual([
+        ['/orders', 200], ['/orders/', 200], ['/orders/9?x=1&flag', 200], ['/orders//evil.example/x', 200],
+        ['/orders/a%20b', 200], ['/orders/x?next=//evil.example', 200]
+      ])
+      expect(orders.requests.map((request) => request.url)).toEqual([
+        '/v1/orders', '/v1/orders/', '/v1/orders/9?x=1&flag', '/v1/orders//evil.example/x', '/v1/orders/a%20b', '/v1/orders/x?next=//evil.example'
+      ])
+    } finally {
+      await rewriting.close()
+      await orders.close()
+    }
+  })
+
+  it('refuses a destination that would leave the upstream\'s origin', async () => {
+    for (const path of ['/users//evil.example/x', '/users/%2F%2Fevil.example']) {
+      const response = await app.inject({ method: 'GET', url: path })
+      expect([path, response.statusCode, response.headers['content-type']]).toEqual([path, 400, expect.stringContaining('application/problem+json')])
+    }
+    expect(users.requests).toHaveLength(0)
+  })
+
   it('forwards every method with its body', async () => {
     for (const method of ['POST', 'PUT', 'PATCH', 'DELETE'] as const) {
       const response = await app.inject({ method, url: '/users/1', payload: { name: 'ada' } })
