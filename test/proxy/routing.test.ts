@@ -86,6 +86,22 @@ describe('prefix routing', () => {
     }
   })
 
+  it('maps every path of a root service, and refuses one that reads as another host', async () => {
+    const web = await startUpstream()
+    const root = await gatewayFor({ services: [{ name: 'web', prefix: '/', upstreams: [web.url] }] })
+    try {
+      const statuses: Array<[string, number]> = []
+      for (const path of ['/', '/a/b?c=1&flag', '//evil.example/x', '/x%20y']) {
+        statuses.push([path, (await root.inject({ method: 'GET', url: path })).statusCode])
+      }
+      expect(statuses).toEqual([['/', 200], ['/a/b?c=1&flag', 200], ['//evil.example/x', 400], ['/x%20y', 200]])
+      expect(web.requests.map((request) => request.url)).toEqual(['/', '/a/b?c=1&flag', '/x%20y'])
+    } finally {
+      await root.close()
+      await web.close()
+    }
+  })
+
   it('refuses a destination that would leave the upstream\'s origin', async () => {
     for (const path of ['/users//evil.example/x', '/users/%2F%2Fevil.example']) {
       const response = await app.inject({ method: 'GET', url: path })
