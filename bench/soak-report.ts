@@ -29,6 +29,8 @@ export interface SoakHeader {
   readonly date: string
   readonly nodeVersion: string
   readonly loadGenerator: string
+  /** Which CPUs the processes ran on (cpu-affinity.ts). */
+  readonly placement: string
   readonly target: string
   readonly url: string
   readonly connections: number
@@ -59,6 +61,7 @@ export function renderSoak (header: SoakHeader, samples: readonly SoakSample[], 
     '# Gatehouse soak',
     '',
     `- date: ${h.date}; node ${h.nodeVersion}; load generator: ${h.loadGenerator}`,
+    `- ${h.placement}`,
     `- target: ${h.target}`,
     `- ${h.connections} connections on ${h.url} for ${h.seconds} s, as one wrk run per ${h.intervalSeconds} s interval ` +
       '(each interval\'s req/s is its own; connections reopen at each boundary, a few ms apart)',

@@ -28,7 +28,8 @@ async function soak (settings: SoakSettings): Promise<number> {
   const plan = planAffinity()
   const affinity = 'affinity' in plan ? plan.affinity : undefined
   pinThisProcess(affinity?.support)
-  progress(describeAffinity(plan))
+  const placement = describeAffinity(plan)
+  progress(placement)
   const generator = await chooseLoadGenerator('wrk', lifecycle.track, affinity?.support)
   const { targets: [direct, gateway] } = await startTargets(['direct', 'gatehouse-full'], lifecycle, affinity)
   if (direct === undefined || gateway === undefined) throw new Error('the soak needs the backend and gatehouse-full')
@@ -50,6 +51,7 @@ async function soak (settings: SoakSettings): Promise<number> {
     date,
     nodeVersion: process.version,
     loadGenerator: generator.description,
+    placement,
     target: `gatehouse-full: ${TARGET_DESCRIPTIONS['gatehouse-full']}`,
     url: new URL(urlFor(gateway, BODY)).pathname,
     connections: settings.connections,
