@@ -13,6 +13,7 @@
  */
 import { join } from 'node:path'
 import { parseConfig } from '../src/config/load.js'
+import { applyGatewayV8Flags } from '../src/node-options.js'
 import { shutdownSignal, startGateway } from '../src/server.js'
 import { announceUrl, requireBackendUrl } from './child-protocol.js'
 
@@ -46,6 +47,8 @@ const config = await parseConfig({
   }]
 })
 
+// As `gatehouse start` does (src/node-options.ts).
+applyGatewayV8Flags()
 const running = await startGateway(config)
 announceUrl(running.url)
 await shutdownSignal()

@@ -19,6 +19,7 @@ import { ConfigInvalidError } from './errors.js'
 import { buildGateway } from './gateway.js'
 import { routingTable } from './routing-table.js'
 import { reloadOnHangupAndChange } from './reload/triggers.js'
+import { applyGatewayV8Flags } from './node-options.js'
 import { shutdownSignal, startGateway, type ListenOverrides, type RunningGateway } from './server.js'
 
 export const EXIT_OK = 0
@@ -167,6 +168,7 @@ interface ServeHooks {
 
 /** One gateway in this process until SIGTERM or SIGINT, then a graceful drain. */
 async function serve (config: GatewayConfig, overrides: ListenOverrides, io: CliIO, hooks: ServeHooks = {}): Promise<number> {
+  applyGatewayV8Flags()
   let running
   try {
     running = await startGateway(config, overrides)
