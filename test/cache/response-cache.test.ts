@@ -26,6 +26,18 @@ async function get (url: string, headers: Record<string, string> = {}, method: '
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
+/**
+ * `path` answers 'stored body' with ETag "v1", fresh for a second (plus `first`); after that, a 304 with
+ * `notModified` to our validator, and a full answer to anything else (which the test must not see).
+ */
+function scriptRevalidation (path: string, first: Record<string, string>, notModified: Record<string, string>): void {
+  upstream.script(path, ({ headers, hits }) => hits === 1
+    ? { headers: { 'cache-control': 'max-age=1', etag: '"v1"', ...first }, body: 'stored body' }
+    : headers['if-none-match'] === '"v1"'
+      ? { status: 304, headers: { 'cache-control': 'max-age=60', etag: '"v1"', ...notModified } }
+      : { headers: { 'cache-control': 'max-age=60', etag: '"v2"' }, body: 'unexpected full fetch' })
+}
+
 beforeEach(async () => {
   upstream = await startScriptedUpstream()
 })
@@ -216,11 +228,7 @@ describe('Vary', () => {
 
 describe('validation', () => {
   it('takes a 304 that declares the representation\'s Content-Length (RFC 9110 §8.6), which undici reads as a short body', async () => {
-    upstream.script('/cl', ({ headers, hits }) => hits === 1
-      ? { headers: { 'cache-control': 'max-age=1', etag: '"v1"' }, body: 'stored body' }
-      : headers['if-none-match'] === '"v1"'
-        ? { status: 304, headers: { 'cache-control': 'max-age=60', etag: '"v1"', 'content-length': '11' } }
-        : { headers: { 'cache-control': 'max-age=60', etag: '"v2"' }, body: 'unexpected full fetch' })
+    scriptRevalidation('/cl', {}, { 'content-length': '11' })
     await cachingGateway()
     await get('/users/cl')
     await sleep(1100)
@@ -232,11 +240,7 @@ describe('validation', () => {
   })
 
   it('revalidates a stale response with its ETag and serves the stored body on 304, with the refreshed headers', async () => {
-    upstream.script('/r', ({ headers, hits }) => hits === 1
-      ? { headers: { 'cache-control': 'max-age=1', etag: '"v1"', 'x-version': 'first' }, body: 'stored body' }
-      : headers['if-none-match'] === '"v1"'
-        ? { status: 304, headers: { 'cache-control': 'max-age=60', etag: '"v1"', 'x-version': 'refreshed' } }
-        : { headers: { 'cache-control': 'max-age=60', etag: '"v2"' }, body: 'unexpected full fetch' })
+    scriptRevalidation('/r', { 'x-version': 'first' }, { 'x-version': 'refreshed' })
     await cachingGateway()
     await get('/users/r')
     await sleep(1100)
