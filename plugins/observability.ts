@@ -5,13 +5,12 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { kCacheState, kUpstreamHeaders } from '../src/cache/request-state.js'
-import { kBytesAtStart, kClientResponse, kPrincipal, kUpstream, kUpstreamPools } from '../src/symbols.js'
+import { kBytesAtStart, kPrincipal, kUpstream, kUpstreamPools } from '../src/symbols.js'
 
 async function observability (app: FastifyInstance): Promise<void> {
   app.decorate(kUpstreamPools, new Map())
   app.decorateRequest(kUpstream, null)
   app.decorateRequest(kBytesAtStart, 0)
-  app.decorateRequest(kClientResponse, null)
   app.decorateRequest(kPrincipal, null)
   app.decorateRequest(kCacheState, null)
   app.decorateRequest(kUpstreamHeaders, null)

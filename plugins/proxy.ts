@@ -14,7 +14,6 @@ import { proxyCallbacks, type ProxyDelivery } from '../src/proxy/callbacks.js'
 import type { ForwardingContext } from '../src/proxy/headers.js'
 import { proxyRouteHandler } from '../src/proxy/route-handler.js'
 import { refuseUpgrade, webSocketOptions } from '../src/proxy/websocket.js'
-import { ClientAwareDispatcher } from '../src/upstream/client-abort.js'
 import { createUpstreamDispatcher } from '../src/upstream/dispatcher.js'
 import { hashKeyReader } from '../src/upstream/hash-key.js'
 import { HealthChecker } from '../src/upstream/health-check.js'
@@ -45,17 +44,19 @@ export async function serviceProxy (scope: FastifyInstance, { service, forwardin
   // The first instance's onReady starts the checks; an instance built by a reload finds them running.
   scope.addHook('onReady', async () => { upstream.checker?.start() })
   const { pool, dispatcher } = upstream
-  const callbacks = proxyCallbacks(service, pool, forwarding, delivery)
+  const callbacks = proxyCallbacks(service, pool, dispatcher, forwarding, delivery)
   // A body collected whole that fails before anything was sent is answered as a failed request is.
-  scope.decorateReply(kAnswerUpstreamFault, { getter: () => callbacks.replyOptions.onError })
+  scope.decorateReply(kAnswerUpstreamFault, { getter: () => callbacks.answerUpstreamFault })
   const proxyOptions = {
-    ...callbacks,
+    upstream: callbacks.upstream,
+    handler: callbacks.handler,
+    replyOptions: callbacks.replyOptions,
     rewritePrefix: service.rewritePrefix,
     websocket: service.websocket,
+    // Plain requests never reach @fastify/reply-from (src/proxy/forward.ts calls the dispatcher); given the
+    // dispatcher, the copy http-proxy registers opens no connection pool of its own.
     undici: dispatcher,
     disableRequestLogging: true,
-    // Replaces reply-from's default of retrying GET 503s up to 10 times (design.md §4): the pool dispatcher
-    // retries, on another replica.
     retryMethods: [],
     ...webSocketOptions(service, forwarding)
   } as FastifyHttpProxyOptions
@@ -95,7 +96,7 @@ function createUpstream (service: ResolvedService, log: FastifyBaseLogger): Serv
       log[state === 'up' ? 'info' : 'warn']({ service: service.name, upstream: member.url, state, reason }, 'upstream state changed')
     }
   })
-  const dispatcher = new PoolDispatcher(new ClientAwareDispatcher(agent), {
+  const dispatcher = new PoolDispatcher(agent, {
     pool,
     retryAttempts: service.retryAttempts,
     budget: new RetryBudget(service.retryBudgetPercent),

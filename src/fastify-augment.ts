@@ -1,11 +1,10 @@
 /** Gatehouse's additions to Fastify's types (declaration merging, as the @fastify plugins do). */
 import type { GatewayConfig, ResolvedService } from './config/types.js'
-import type { ServerResponse } from 'node:http'
 import type { Principal } from './auth/principal.js'
 import type { KeyRing } from './auth/key-ring.js'
 import type { UpstreamPool } from './upstream/pool.js'
 import type { Holding } from './reload/carryover.js'
-import type { kAnswerUpstreamFault, kBytesAtStart, kClientResponse, kHolding, kKeyRing, kPrincipal, kService, kUpstream, kUpstreamPools } from './symbols.js'
+import type { kAnswerUpstreamFault, kBytesAtStart, kHolding, kKeyRing, kPrincipal, kService, kUpstream, kUpstreamPools } from './symbols.js'
 
 export interface GatewayState {
   readonly config: GatewayConfig
@@ -29,7 +28,6 @@ declare module 'fastify' {
     [kService]?: ResolvedService
     [kUpstream]: string | null
     [kBytesAtStart]: number
-    [kClientResponse]: ServerResponse | null
     /** Set by the auth plugin once a token is verified; null for anonymous requests. */
     [kPrincipal]: Principal | null
   }

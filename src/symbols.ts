@@ -2,7 +2,6 @@
 export const kService = Symbol('gatehouse.service')
 export const kUpstream = Symbol('gatehouse.upstream')
 export const kBytesAtStart = Symbol('gatehouse.bytesAtStart')
-export const kClientResponse = Symbol('gatehouse.clientResponse')
 /** The verified caller of a request (src/auth/principal.ts), null when anonymous. */
 export const kPrincipal = Symbol('gatehouse.principal')
 /** The gateway's KeyRing (src/auth/key-ring.ts), shared by every service scope. */

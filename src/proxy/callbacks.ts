@@ -1,10 +1,9 @@
 /**
  * The per-request callbacks of one service's proxy, created once per service (no closure per request):
- * @fastify/http-proxy's handler and @fastify/reply-from's hooks.
+ * @fastify/http-proxy's handler and the hooks of the upstream call (src/proxy/forward.ts).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Readable } from 'node:stream'
 import type { ResponseCompressor } from '../compression/compressor.js'
 import type { ResponseCache } from '../cache/response-cache.js'
 import type { ResolvedService } from '../config/types.js'
@@ -12,20 +11,19 @@ import { NoUpstreamError } from '../errors.js'
 import { sendProblem } from '../http/problem.js'
 import { REQUEST_ID_HEADER } from '../http/request-id.js'
 import { kUpstream } from '../symbols.js'
-import { carryClientSignal, proxyWatchingClient } from '../upstream/client-abort.js'
+import { watchClient } from '../upstream/client-abort.js'
 import { upstreamFault } from '../upstream/faults.js'
 import type { Member } from '../upstream/member.js'
 import type { UpstreamPool } from '../upstream/pool.js'
+import type { Requester } from '../upstream/pool-dispatcher.js'
+import { upstreamForwarder, type ForwardHooks, type ResponseHeaders, type UpstreamResponse } from './forward.js'
 import { filterResponseHeaders, forwardRequestHeaders, type ForwardingContext } from './headers.js'
 import { sendUpstreamBody } from './whole-body.js'
 
-/** reply-from's `onResponse`: also called after onError answered an invalid status; then free the body. */
-function sendUpstreamResponse (_request: FastifyRequest, reply: FastifyReply, response: { stream: Readable }): void {
-  if (reply.sent) response.stream.destroy()
-  else sendUpstreamBody(reply, response.stream)
+/** The upstream call's `onResponse` when the service neither caches nor compresses. */
+function sendUpstreamResponse (_request: FastifyRequest, reply: FastifyReply, response: UpstreamResponse): void {
+  sendUpstreamBody(reply, response.stream)
 }
-
-type ResponseHeaders = Record<string, string | string[] | number | undefined>
 
 /**
  * Removes what an upstream answer put on the reply, keeping the gateway's own fields (request id, its
@@ -45,7 +43,7 @@ export interface ProxyDelivery {
   readonly cache: ResponseCache | null
 }
 
-export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, forwarding: ForwardingContext, { compressor, cache }: ProxyDelivery) {
+export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, dispatcher: Requester, forwarding: ForwardingContext, { compressor, cache }: ProxyDelivery) {
   const dropUpstreamHeaders = upstreamHeaderDropper(forwarding)
   /**
    * @fastify/http-proxy's handler: with no replica available, or the service's pending-request cap reached,
@@ -55,7 +53,7 @@ export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, fo
    * thenable that Fastify then waits on with an end-of-stream watcher on every response (about 1 µs per
    * request in the profile). A handler that is not async and returns undefined simply sends later.
    */
-  function proxyToUpstream (request: FastifyRequest, reply: FastifyReply, dest: string, options: object): void {
+  function proxyToUpstream (request: FastifyRequest, reply: FastifyReply, dest: string): void {
     if (pool.inflight >= service.maxPendingRequests) {
       if (cache?.answerFault(request, reply) === true) return
       reply.header('retry-after', 1)
@@ -69,27 +67,27 @@ export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, fo
       sendProblem(reply, new NoUpstreamError())
       return
     }
-    proxyWatchingClient(request, reply, dest, options)
+    if (watchClient(reply)) forward(request, reply, dest)
   }
 
   function rewriteRequestHeaders (request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
-    return carryClientSignal(request, forwardRequestHeaders(request, headers, forwarding))
+    return forwardRequestHeaders(request, headers, forwarding)
   }
 
   /** A caching service's upstream request may ask for the identity body and carry the cache's validators. */
   function rewriteCachedRequestHeaders (request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
     const forwarded = forwardRequestHeaders(request, headers, forwarding);
     (cache as ResponseCache).upstreamRequestHeaders(request, forwarded)
-    return carryClientSignal(request, forwarded)
+    return forwarded
   }
 
   function rewriteResponseHeaders (headers: ResponseHeaders): ResponseHeaders {
-    return filterResponseHeaders(headers, forwarding.ownedResponseHeaders)
+    return filterResponseHeaders(headers, forwarding)
   }
 
   /** A caching service keeps the forwarded headers for its policy and store. */
   function rewriteAndKeepResponseHeaders (headers: ResponseHeaders, request: FastifyRequest): ResponseHeaders {
-    return (cache as ResponseCache).keepUpstreamHeaders(request, filterResponseHeaders(headers, forwarding.ownedResponseHeaders))
+    return (cache as ResponseCache).keepUpstreamHeaders(request, filterResponseHeaders(headers, forwarding))
   }
 
   /** WebSocket upgrades only (plain requests pick their replica in the dispatcher). */
@@ -105,11 +103,11 @@ export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, fo
     if (reply.raw.destroyed) return
     const fault = upstreamFault(error)
     const upstream = reply.request[kUpstream]
-    // The error itself is logged already (by @fastify/reply-from, or by whole-body.ts for a body that
-    // failed while collected); add what it became.
+    // The error itself is logged already (by forward.ts, or by whole-body.ts for a body that failed
+    // while collected); add what it became.
     reply.request.log.warn({ upstream, code: fault.code }, 'upstream request failed')
-    // reply-from copies the upstream's headers before it finds out the status is invalid: drop them, so a
-    // 502 never goes out with the upstream's Content-Encoding, Set-Cookie or caching headers.
+    // The upstream's headers are copied before its status is checked: drop them, so a 502 never goes out
+    // with the upstream's Content-Encoding, Set-Cookie or caching headers.
     // The gateway's own fields (its rate-limit counts) stay: the upstream's copies were never applied.
     dropUpstreamHeaders(reply)
     // Part of the request body is still unread: the connection cannot carry another request.
@@ -118,24 +116,26 @@ export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, fo
     sendProblem(reply, fault)
   }
 
-  /** reply-from's `onResponse` when the service compresses. */
-  function sendCompressible (_request: FastifyRequest, reply: FastifyReply, response: { stream: Readable }): void {
-    if (reply.sent) response.stream.destroy()
-    else (compressor as ResponseCompressor).sendProxied(reply, response.stream)
+  /** The upstream call's `onResponse` when the service compresses. */
+  function sendCompressible (_request: FastifyRequest, reply: FastifyReply, response: UpstreamResponse): void {
+    (compressor as ResponseCompressor).sendProxied(reply, response.stream)
   }
 
-  // Plain requests: the dispatcher overrides the origin, so reply-from's base is any replica's URL (it only
-  // builds the path from it). WebSocket upgrades of a multi-replica service pick through getUpstream.
+  const hooks: ForwardHooks = {
+    rewriteRequestHeaders: cache === null ? rewriteRequestHeaders : rewriteCachedRequestHeaders,
+    rewriteHeaders: cache === null ? rewriteResponseHeaders : rewriteAndKeepResponseHeaders,
+    onError: onUpstreamError,
+    onResponse: cache !== null ? cache.respond : compressor === null ? sendUpstreamResponse : sendCompressible
+  }
+  const forward = upstreamForwarder(dispatcher, hooks)
+
+  // http-proxy's `upstream` only serves WebSocket upgrades (plain requests go through the dispatcher, which
+  // picks their replica): any replica's URL, or none when a multi-replica service picks through getUpstream.
   const picksPerUpgrade = service.websocket && pool.size > 1
   return {
     upstream: picksPerUpgrade ? '' : (pool.members[0] as Member).url,
     handler: proxyToUpstream,
-    replyOptions: {
-      rewriteRequestHeaders: cache === null ? rewriteRequestHeaders : rewriteCachedRequestHeaders,
-      rewriteHeaders: cache === null ? rewriteResponseHeaders : rewriteAndKeepResponseHeaders,
-      onError: onUpstreamError,
-      onResponse: cache !== null ? cache.respond : compressor === null ? sendUpstreamResponse : sendCompressible,
-      ...(picksPerUpgrade ? { getUpstream: pickWebSocketUpstream } : {})
-    }
+    replyOptions: picksPerUpgrade ? { getUpstream: pickWebSocketUpstream } : {},
+    answerUpstreamFault: onUpstreamError
   }
 }

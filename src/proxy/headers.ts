@@ -7,6 +7,9 @@
  * - With auth, the service's identity headers come only from the verified token (the client's copies are
  *   dropped, authenticated or not, also spelled with `_`: CGI, WSGI and PHP read X_User_Id as X-User-Id), and Authorization passes only when the service forwards it (issue 3).
  * - Upstream `Server` / `X-Powered-By` are removed, so responses do not advertise the backend stack.
+ * - A `Location` path in the upstream's space is mapped back below the service prefix (as
+ *   @fastify/http-proxy did, but on a segment boundary); characters a header value cannot carry are
+ *   dropped, so one bad upstream header cannot make the answer fail.
  *
  * Both directions build a new object instead of deleting from the one they get: `delete` turns a V8
  * object into a slow dictionary, and every later write and read of it (here: by undici and Fastify)
@@ -52,16 +55,72 @@ function namedInConnection (connection: unknown): Set<string> | null {
   return new Set(connection.split(',').map((name) => name.trim().toLowerCase()))
 }
 
-/** Upstream response headers the client may see: not those the gateway writes itself for this service (`owned`). */
-export function filterResponseHeaders (headers: HeaderBag, owned: ReadonlySet<string> | null): HeaderBag {
+/**
+ * Upstream response headers the client may see: not those the gateway writes itself for this service
+ * (`ownedResponseHeaders`), with a Location mapped back below the service prefix.
+ */
+export function filterResponseHeaders (headers: HeaderBag, context: ForwardingContext): HeaderBag {
   const named = namedInConnection(headers.connection)
+  const owned = context.ownedResponseHeaders
   const out: HeaderBag = {}
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || NEVER_RETURNED.has(name) || named?.has(name) === true) continue
     if (owned !== null && owned.has(name)) continue
-    out[name] = headers[name]
+    const value = headers[name]
+    if (typeof value === 'string') {
+      const clean = INVALID_VALUE_CHARACTER.test(value) ? value.replace(INVALID_VALUE_CHARACTERS, '') : value
+      out[name] = name === 'location' && context.location !== null ? mapLocation(clean, context.location) : clean
+    } else if (Array.isArray(value)) {
+      out[name] = value.map(withoutInvalidCharacters)
+    } else {
+      out[name] = value
+    }
   }
   return out
+}
+
+/**
+ * What Node refuses in a header value (RFC 9110 §5.5: field-content is VCHAR, SP, HTAB and obs-text):
+ * writing one would throw when the answer is sent, after the upstream's status is already on the reply.
+ */
+const INVALID_VALUE_CHARACTER = /[^\t\x20-\x7e\x80-\xff]/
+const INVALID_VALUE_CHARACTERS = /[^\t\x20-\x7e\x80-\xff]/g
+
+function withoutInvalidCharacters (value: string): string {
+  return INVALID_VALUE_CHARACTER.test(value) ? value.replace(INVALID_VALUE_CHARACTERS, '') : value
+}
+
+/** Where the upstream's paths live (`upstream`, the rewritten prefix) and where the client sees them. */
+export interface LocationMapping {
+  readonly upstream: string
+  readonly client: string
+}
+
+/**
+ * A redirect to a path in the upstream's space, as the client must follow it: `/42` from a service at
+ * `/users` (rewritePrefix `/`) becomes `/users/42`. Absolute and scheme-relative URLs, relative references
+ * (they resolve against the client's own URL already) and paths outside the upstream's space pass as they are.
+ */
+export function mapLocation (location: string, { upstream, client }: LocationMapping): string {
+  if (location.charCodeAt(0) !== 47 || location.charCodeAt(1) === 47) return location
+  if (upstream === '') return client + location
+  if (!location.startsWith(upstream)) return location
+  const next = location.charCodeAt(upstream.length)
+  // On a segment boundary only: the end, '/', '?' or '#'.
+  if (!Number.isNaN(next) && next !== 47 && next !== 63 && next !== 35) return location
+  const rest = location.slice(upstream.length)
+  return rest === '' || rest.charCodeAt(0) !== 47 ? `${client === '' ? '/' : client}${rest}` : client + rest
+}
+
+/** The Location mapping of a service, or null when its prefix reaches the upstream unchanged. */
+function locationMapping (prefix: string, rewritePrefix: string): LocationMapping | null {
+  const client = withoutTrailingSlash(prefix)
+  const upstream = withoutTrailingSlash(rewritePrefix)
+  return client === upstream ? null : { upstream, client }
+}
+
+function withoutTrailingSlash (path: string): string {
+  return path.endsWith('/') ? path.slice(0, -1) : path
 }
 
 export interface ForwardingContext {
@@ -73,6 +132,8 @@ export interface ForwardingContext {
   readonly identity: IdentityHeaderPairs | null
   /** Upstream response headers the gateway writes itself for this service (its rate-limit fields), or null. */
   readonly ownedResponseHeaders: ReadonlySet<string> | null
+  /** How a Location in the upstream's paths maps to the client's, or null when they are the same. */
+  readonly location: LocationMapping | null
 }
 
 const RATE_LIMIT_FIELDS = ['ratelimit', 'ratelimit-policy']
@@ -86,11 +147,12 @@ const LEGACY_RATE_LIMIT_FIELDS = ['x-ratelimit-limit', 'x-ratelimit-remaining', 
 export function forwardingContext (service: ResolvedService, isTrustedPeer: PeerTrust, limits: GatewayRateLimitSettings): ForwardingContext {
   const limited = limits.perIp !== null || service.rateLimit !== null
   const ownedResponseHeaders = limited ? new Set([...RATE_LIMIT_FIELDS, ...(limits.legacyHeaders ? LEGACY_RATE_LIMIT_FIELDS : [])]) : null
+  const location = locationMapping(service.prefix, service.rewritePrefix)
   const auth = service.auth
-  if (auth === null) return { prefix: service.prefix, isTrustedPeer, dropped: null, identity: null, ownedResponseHeaders }
+  if (auth === null) return { prefix: service.prefix, isTrustedPeer, dropped: null, identity: null, ownedResponseHeaders, location }
   const dropped = new Set(auth.identityHeaders.map(([header]) => header))
   if (!auth.forwardAuthorization) dropped.add('authorization')
-  return { prefix: service.prefix, isTrustedPeer, dropped, identity: auth.identityHeaders, ownedResponseHeaders }
+  return { prefix: service.prefix, isTrustedPeer, dropped, identity: auth.identityHeaders, ownedResponseHeaders, location }
 }
 
 /** Request headers for the upstream, built from the client's (`headers`) and the gateway's own. */

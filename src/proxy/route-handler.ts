@@ -9,25 +9,24 @@
  *   same way and refuses an absolute destination, one starting with `//`, and a `..` segment, also encoded;
  * - the root path guard (src/http/path-guard.ts) refused dot-segments, encoded separators and backslashes
  *   before routing;
- * - @fastify/reply-from's buildURL refuses a destination on another origin.
+ * - the destination is only ever a path: the dispatcher sends it to the replica it picks (forward.ts).
  *
- * Only the path goes through fromParameters: http-proxy's handler passes reply-from the path alone too, and
- * reply-from forwards the client's query string as it was sent. WebSocket services keep http-proxy's
- * handler, which also upgrades.
+ * Only the path goes through fromParameters (its query handling re-serializes: `?a` becomes `?a=`):
+ * forward.ts appends the client's query string as it was sent. WebSocket services keep http-proxy's
+ * handler, which also upgrades, and calls the same proxy handler for their plain requests.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
-/** What @fastify/http-proxy passes its `handler` option: the upstream path and reply-from's options. */
-export type ProxyHandler = (request: FastifyRequest, reply: FastifyReply, dest: string, options: object) => void
+/** The service's proxy handler (src/proxy/callbacks.ts): the request, its reply, and the upstream path. */
+export type ProxyHandler = (request: FastifyRequest, reply: FastifyReply, dest: string) => void
 
 type ReplyWithFromParameters = FastifyReply & {
-  fromParameters: (url: string, params?: unknown, prefix?: string) => { url: string, options: object }
+  fromParameters: (url: string, params?: unknown, prefix?: string) => { url: string }
 }
 
 export function proxyRouteHandler (proxy: ProxyHandler) {
   return function proxyRoute (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply): void {
-    const { url, options } = (reply as ReplyWithFromParameters).fromParameters(pathOf(request.url), request.params, this.prefix)
-    proxy(request, reply, url, options)
+    proxy(request, reply, (reply as ReplyWithFromParameters).fromParameters(pathOf(request.url), request.params, this.prefix).url)
   }
 }
 

@@ -1,26 +1,25 @@
 /**
- * The service's dispatcher as @fastify/reply-from sees it: every request picks its replica here, at
- * dispatch time, from the pool (reply-from's own base URL is only used to build the path), so a retry goes
- * to another replica, and every answer or failure reaches the pool (outlier detection, least-request's
- * in-flight counts, half-open probes).
+ * The service's dispatcher, as src/proxy/forward.ts calls it: every request picks its replica here, at
+ * dispatch time, from the pool, so a retry goes to another replica, and every answer or failure reaches
+ * the pool (outlier detection, least-request's in-flight counts, half-open probes).
  *
  * Retries (issue 5): only for GET, HEAD and OPTIONS without a body, only when the connection failed or was
  * reset before any response (so no byte reached the client), each on a replica not tried yet when there
  * is one (else the same one: a keep-alive socket the upstream closed is worth a retry), after a
- * jittered backoff, and only while the service's retry budget allows. reply-from's own retries are off.
+ * jittered backoff, and only while the service's retry budget allows.
  */
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { NoUpstreamError } from '../errors.js'
 import { kUpstream } from '../symbols.js'
-import { clientResponseOf, fastifyRequestOf, type RequestCallback } from './client-abort.js'
+import { replyOf, type RequestAnswer, type RequestCallback } from './client-abort.js'
 import { isConnectFailure, retryableConnectionCode } from './faults.js'
 import type { Member } from './member.js'
 import type { UpstreamPool } from './pool.js'
 import type { RetryBudget } from './retry-budget.js'
 
 export interface Requester {
-  request (options: Dispatcher.RequestOptions, callback: RequestCallback): void
+  request (options: Dispatcher.RequestOptions<unknown>, callback: RequestCallback): void
   close (): Promise<void>
 }
 
@@ -57,7 +56,7 @@ export class PoolDispatcher implements Requester {
     this.#settings = settings
   }
 
-  request (options: Dispatcher.RequestOptions, callback: RequestCallback): void {
+  request (options: Dispatcher.RequestOptions<unknown>, callback: RequestCallback): void {
     this.#settings.budget.requested()
     const headers = options.headers as Record<string, unknown>
     const key = this.#settings.hashKeyOf === null ? null : this.#settings.hashKeyOf(headers)
@@ -79,7 +78,7 @@ class ProxiedRequest {
   constructor (
     private readonly inner: Requester,
     private readonly settings: PoolDispatcherOptions,
-    private readonly options: Dispatcher.RequestOptions,
+    private readonly options: Dispatcher.RequestOptions<unknown>,
     private readonly callback: RequestCallback,
     private readonly key: string | null
   ) {}
@@ -89,25 +88,25 @@ class ProxiedRequest {
     const member = this.settings.pool.pick(this.key, this.#tried) ?? (this.#tried === null ? null : this.settings.pool.pick(this.key, null))
     if (member === null) {
       // Nothing left to try: the first failure is the story (a retry found no other replica).
-      this.callback(this.#lastError ?? new NoUpstreamError())
+      this.callback(this.#lastError ?? new NoUpstreamError(), { opaque: this.options.opaque })
       return
     }
     this.#member = member
     const headers = this.options.headers as Record<string, unknown>
     this.options.origin = member.url
     headers.host = member.host
-    const request = fastifyRequestOf(headers)
-    if (request !== undefined) request[kUpstream] = member.url
+    const reply = replyOf(this.options)
+    if (reply !== undefined) reply.request[kUpstream] = member.url
     this.#probe = this.settings.pool.started(member)
     this.inner.request(this.options, this.#onResult)
   }
 
   #lastError: Error | null = null
 
-  readonly #onResult = (error: Error | null, data?: Dispatcher.ResponseData): void => {
+  readonly #onResult = (error: Error | null, answer: RequestAnswer): void => {
     const member = this.#member as Member
     const pool = this.settings.pool
-    if (error !== null || data === undefined) {
+    if (error !== null || !('statusCode' in answer)) {
       pool.finished(member, this.#probe)
       const failure = error ?? new Error('no response')
       // A client that left aborted its own request: that says nothing about the replica.
@@ -118,17 +117,17 @@ class ProxiedRequest {
         setTimeout(() => { this.send() }, retryDelay(this.#attempt++))
         return
       }
-      this.callback(failure)
+      this.callback(failure, answer)
       return
     }
-    if (data.statusCode >= 500) pool.failed(member, false)
+    if (answer.statusCode >= 500) pool.failed(member, false)
     else pool.succeeded(member)
-    const body = data.body as TrackedBody
+    const body = answer.body as TrackedBody
     body[kMember] = member
     body[kPool] = pool
     body[kProbe] = this.#probe
     body.on('close', releaseMember)
-    this.callback(null, data)
+    this.callback(null, answer)
   }
 
   #mayRetry (error: Error): boolean {
@@ -139,7 +138,7 @@ class ProxiedRequest {
   }
 
   #clientLeft (): boolean {
-    return clientResponseOf(this.options.headers)?.destroyed === true
+    return replyOf(this.options)?.raw.destroyed === true
   }
 }
 
