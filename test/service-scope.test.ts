@@ -18,6 +18,19 @@ export default function teamHeader (scope, options, done) {
 teamHeader[Symbol.for('skip-override')] = true
 `
 
+// A team plugin that replaces the body it was handed (a redaction step, say) before the proxy sends it.
+const BODY_REWRITING_PLUGIN = `
+export default function redact (scope, options, done) {
+  scope.addHook('preHandler', function replaceBody (request, reply, done) {
+    request.body.resume()
+    request.body = { redacted: true }
+    done()
+  })
+  done()
+}
+redact[Symbol.for('skip-override')] = true
+`
+
 describe('service plugins named in services.json', () => {
   let file: TempServicesFile
   let users: TestUpstream
@@ -45,6 +58,20 @@ describe('service plugins named in services.json', () => {
     await app.inject({ method: 'GET', url: '/users/alice' })
     expect(cart.requests[0]?.headers['x-team']).toBe('cart-team')
     expect(users.requests[0]?.headers['x-team']).toBeUndefined()
+  })
+
+  it('can replace a request body: the upstream gets the new one, as JSON, with its own length', async () => {
+    users = await startUpstream()
+    file = await writeServicesFile({
+      services: [{ name: 'users', prefix: '/users', upstreams: [users.url], plugins: ['./redact.js'] }]
+    }, { 'redact.js': BODY_REWRITING_PLUGIN })
+    app = buildGateway(await loadConfig(file.path, {}), { logger: false })
+    const response = await app.inject({ method: 'POST', url: '/users/alice', headers: { 'content-type': 'text/plain' }, payload: 'a secret of some length' })
+    expect(response.statusCode).toBe(200)
+    const received = users.requests[0]
+    expect(received?.headers['content-type']).toBe('application/json')
+    expect(received?.headers['content-length']).toBe(String(Buffer.byteLength('{"redacted":true}')))
+    expect(received?.bodyBytes).toBe(Buffer.byteLength('{"redacted":true}'))
   })
 
   it('refuse to start with a clear message when the file exports no plugin', async () => {

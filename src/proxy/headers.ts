@@ -8,8 +8,8 @@
  *   dropped, authenticated or not, also spelled with `_`: CGI, WSGI and PHP read X_User_Id as X-User-Id), and Authorization passes only when the service forwards it (issue 3).
  * - Upstream `Server` / `X-Powered-By` are removed, so responses do not advertise the backend stack.
  * - A `Location` path in the upstream's space is mapped back below the service prefix (as
- *   @fastify/http-proxy did, but on a segment boundary); characters a header value cannot carry are
- *   dropped, so one bad upstream header cannot make the answer fail.
+ *   @fastify/http-proxy did, but on a segment boundary). A header value with a character no header may
+ *   carry never gets here: undici's parser refuses the answer (502).
  *
  * Both directions build a new object instead of deleting from the one they get: `delete` turns a V8
  * object into a slow dictionary, and every later write and read of it (here: by undici and Fastify)
@@ -67,27 +67,9 @@ export function filterResponseHeaders (headers: HeaderBag, context: ForwardingCo
     if (HOP_BY_HOP.has(name) || NEVER_RETURNED.has(name) || named?.has(name) === true) continue
     if (owned !== null && owned.has(name)) continue
     const value = headers[name]
-    if (typeof value === 'string') {
-      const clean = INVALID_VALUE_CHARACTER.test(value) ? value.replace(INVALID_VALUE_CHARACTERS, '') : value
-      out[name] = name === 'location' && context.location !== null ? mapLocation(clean, context.location) : clean
-    } else if (Array.isArray(value)) {
-      out[name] = value.map(withoutInvalidCharacters)
-    } else {
-      out[name] = value
-    }
+    out[name] = name === 'location' && context.location !== null && typeof value === 'string' ? mapLocation(value, context.location) : value
   }
   return out
-}
-
-/**
- * What Node refuses in a header value (RFC 9110 §5.5: field-content is VCHAR, SP, HTAB and obs-text):
- * writing one would throw when the answer is sent, after the upstream's status is already on the reply.
- */
-const INVALID_VALUE_CHARACTER = /[^\t\x20-\x7e\x80-\xff]/
-const INVALID_VALUE_CHARACTERS = /[^\t\x20-\x7e\x80-\xff]/g
-
-function withoutInvalidCharacters (value: string): string {
-  return INVALID_VALUE_CHARACTER.test(value) ? value.replace(INVALID_VALUE_CHARACTERS, '') : value
 }
 
 /** Where the upstream's paths live (`upstream`, the rewritten prefix) and where the client sees them. */
