@@ -3,7 +3,7 @@
  * itself in onRequest, after the IP lists and before auth and rate limits (a preflight carries no
  * credentials), and never forwards them. On every other response, the upstream's or the gateway's own
  * problems (403, 413, 502...), onSend writes the service's Access-Control-* headers over the upstream's:
- * reply-from copies the upstream headers onto the reply after onRequest, and its error path clears them.
+ * The upstream call copies the upstream headers onto the reply after onRequest, and its error path clears them.
  * A disallowed origin gets no CORS headers and is still proxied: CORS lets browsers read answers, it does
  * not keep anyone out.
  *
@@ -12,7 +12,7 @@
  *   it from docs). Under the prefix /users that is `/users*`, so it answers preflights for /usersX; for a
  *   service at "/" it duplicates the proxy's `OPTIONS /*` and the gateway fails to boot
  *   (test/plugins/cors.test.ts pins both);
- * - its headers are set from onRequest..preSerialization, which reply-from's upstream headers then override
+ * - its headers are set from onRequest..preSerialization, which the upstream's headers then override
  *   (preSerialization never runs for a proxied stream), so we would need an onSend pass anyway;
  * - strictPreflight answers a non-preflight OPTIONS with 400 and its absence answers every OPTIONS with 204,
  *   while a non-preflight OPTIONS belongs to the upstream (only a per-request delegator avoids both).

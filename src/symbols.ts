@@ -11,7 +11,7 @@ export const kUpstreamPools = Symbol('gatehouse.upstreamPools')
 /** What this gateway instance holds of the objects that outlive a reload (src/reload/carryover.ts), on the root instance. */
 export const kHolding = Symbol('gatehouse.holding')
 /**
- * How the service whose scope routed a request answers an upstream fault (reply-from's onError in
+ * How the service whose scope routed a request answers an upstream fault (the upstream call's onError in
  * src/proxy/callbacks.ts): a getter on the proxy scope's Reply prototype, so a body that fails while it is
  * collected (src/proxy/whole-body.ts) is answered as a failed request is.
  */

@@ -30,7 +30,7 @@ export interface CacheState {
   revalidating: boolean
   ifNoneMatch: string | undefined
   ifModifiedSince: string | undefined
-  /** The request headers as forwarded upstream (reply-from's copy), once sent. */
+  /** The request headers as forwarded upstream (src/proxy/forward.ts), once sent. */
   forwarded: Readonly<Record<string, string | string[] | undefined>> | null
   /** Released to look again once the fill it waited for ended. */
   waited: boolean

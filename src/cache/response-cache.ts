@@ -5,7 +5,7 @@
  * - lookup (onRequest, after auth): a fresh stored response is served at once; a stale one is served while
  *   a background request refreshes it (stale-while-revalidate) or revalidated with its validators;
  *   concurrent misses wait for the first one (request collapsing);
- * - the upstream's answer (reply-from's onResponse): stored when the policy allows it, teed on its way to
+ * - the upstream's answer (the upstream call's onResponse, src/proxy/forward.ts): stored when the policy allows it, teed on its way to
  *   the client; a 304 to our own validators refreshes the stored response; an upstream error serves a
  *   stale response where stale-if-error allows it;
  * - invalidation (onSend): a successful unsafe method drops what is stored for its URL, Location and
@@ -239,7 +239,7 @@ export class ResponseCache {
   }
 
   /**
-   * The upstream's copy of the request headers (reply-from's rewriteRequestHeaders): asks for the identity
+   * The upstream's copy of the request headers (the upstream call's rewriteRequestHeaders): asks for the identity
    * body when the gateway compresses, and carries our validators. The client's own headers stay as sent:
    * the compressor negotiates from them.
    */
@@ -261,10 +261,10 @@ export class ResponseCache {
     sendStored(request, reply, { key: state.key, conditional: state.conditional, variant, status }, this.#compressor)
   }
 
-  // ---- the upstream's answer (reply-from's onResponse) -------------------------------------------------
+  // ---- the upstream's answer (the upstream call's onResponse, src/proxy/forward.ts) ------------------
 
   /**
-   * reply-from's response headers, as forwarded: kept for the policy and the store, and returned for the
+   * The upstream's response headers, as forwarded: kept for the policy and the store, and returned for the
    * client without the purge tags (they are for the gateway only, on every method).
    */
   readonly keepUpstreamHeaders = <T extends UpstreamHeaders>(request: FastifyRequest, headers: T): T => {
@@ -326,7 +326,7 @@ export class ResponseCache {
   }
 
   /**
-   * The upstream could not be reached or failed (reply-from's onError, or no replica available): true when
+   * The upstream could not be reached or failed (the upstream call's onError, or no replica available): true when
    * a stale response was served instead of the problem (stale-if-error).
    */
   answerFault (request: FastifyRequest, reply: FastifyReply): boolean {

@@ -123,7 +123,7 @@ const LEGACY_RATE_LIMIT_FIELDS = ['x-ratelimit-limit', 'x-ratelimit-remaining', 
 
 /**
  * The forwarding rules of a service: its auth settings decide which client headers never pass; its rate
- * limits, which upstream headers would contradict the gateway's own (reply-from applies upstream headers
+ * limits, which upstream headers would contradict the gateway's own (the upstream call applies upstream headers
  * after our hooks, so an upstream's RateLimit field would silently replace the gateway's).
  */
 export function forwardingContext (service: ResolvedService, isTrustedPeer: PeerTrust, limits: GatewayRateLimitSettings): ForwardingContext {

@@ -119,7 +119,7 @@ function sendCollected (this: CollectedBody): void {
  */
 function answerFailedBody (this: CollectedBody, error: Error): void {
   const { reply } = this[kWholeBody] as WholeBody
-  // Answered already (reply-from's onError on an invalid status, then onResponse): nothing to add.
+  // Answered already (a client that left, or a problem already sent): nothing to add.
   if (reply.sent) return
   if (!reply.raw.destroyed) reply.log.warn({ err: error }, 'upstream body failed before it was complete')
   const answerFault = reply[kAnswerUpstreamFault]

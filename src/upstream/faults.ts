@@ -1,5 +1,5 @@
 /**
- * Upstream failures as @fastify/reply-from and undici report them → Gatehouse errors (502/503/504).
+ * Upstream failures as undici reports them → Gatehouse errors (502/503/504).
  * The library's own mapping answers 500 for resets and refusals and puts the upstream address in the
  * message (design.md §4); here every fault gets a named code and a message with no address in it.
  */
@@ -49,7 +49,7 @@ const FAULT_BY_CODE: ReadonlyMap<string, UpstreamFault> = new Map([
 /** Codes a connection-level retry may follow: nothing reached the upstream application, or nothing came back. */
 const RETRYABLE_CONNECTION_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE'])
 
-/** The `code`s along an error's cause chain (reply-from and undici wrap the system error). */
+/** The `code`s along an error's cause chain (undici and Node wrap the system error). */
 function * codesOf (error: unknown): Generator<{ code: string, cause: Error }> {
   for (let cause = error; cause instanceof Error; cause = cause.cause) {
     const code = (cause as NodeJS.ErrnoException).code

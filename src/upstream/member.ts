@@ -15,7 +15,7 @@ export const DOWN_COOLDOWN_MS = 1_000
 
 export class Member {
   readonly url: string
-  /** The Host header the upstream expects (its own authority, as reply-from sets it). */
+  /** The Host header the upstream expects (its own authority, as a client sending to it directly would). */
   readonly host: string
   readonly weight: number
   readonly backup: boolean
