@@ -11,12 +11,12 @@ import { NoUpstreamError } from '../errors.js'
 import { sendProblem } from '../http/problem.js'
 import { REQUEST_ID_HEADER } from '../http/request-id.js'
 import { kUpstream } from '../symbols.js'
-import { watchClient } from '../upstream/client-abort.js'
+import { clientLeft, watchClient } from '../upstream/client-abort.js'
 import { upstreamFault } from '../upstream/faults.js'
 import type { Member } from '../upstream/member.js'
 import type { UpstreamPool } from '../upstream/pool.js'
 import type { Requester } from '../upstream/pool-dispatcher.js'
-import { upstreamForwarder, type ForwardHooks, type ResponseHeaders, type UpstreamResponse } from './forward.js'
+import { closeWhenBodyUnread, upstreamForwarder, type ForwardHooks, type ResponseHeaders, type UpstreamResponse } from './forward.js'
 import { filterResponseHeaders, forwardRequestHeaders, type ForwardingContext } from './headers.js'
 import { sendUpstreamBody } from './whole-body.js'
 
@@ -100,7 +100,7 @@ export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, di
 
   function onUpstreamError (reply: FastifyReply, { error }: { error: Error }): void {
     // The client left and its departure aborted the upstream request: nobody to answer, nothing failed upstream.
-    if (reply.raw.destroyed) return
+    if (clientLeft(reply)) return
     const fault = upstreamFault(error)
     const upstream = reply.request[kUpstream]
     // The error itself is logged already (by forward.ts, or by whole-body.ts for a body that failed
@@ -110,8 +110,7 @@ export function proxyCallbacks (service: ResolvedService, pool: UpstreamPool, di
     // with the upstream's Content-Encoding, Set-Cookie or caching headers.
     // The gateway's own fields (its rate-limit counts) stay: the upstream's copies were never applied.
     dropUpstreamHeaders(reply)
-    // Part of the request body is still unread: the connection cannot carry another request.
-    if (!reply.request.raw.complete) reply.header('connection', 'close')
+    closeWhenBodyUnread(reply)
     if (cache?.answerFault(reply.request, reply) === true) return
     sendProblem(reply, fault)
   }

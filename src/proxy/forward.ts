@@ -30,7 +30,7 @@ import { Stream, type Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
 import { UpstreamBadResponseError } from '../errors.js'
-import type { RequestAnswer } from '../upstream/client-abort.js'
+import { clientLeft, type RequestAnswer } from '../upstream/client-abort.js'
 import type { Requester } from '../upstream/pool-dispatcher.js'
 
 export type ResponseHeaders = Record<string, string | string[] | number | undefined>
@@ -67,7 +67,7 @@ export function upstreamForwarder (requester: Requester, hooks: ForwardHooks): F
     const { statusCode, headers, body } = answer as Dispatcher.ResponseData
     const forwarded = rewriteHeaders(headers, request)
     for (const name in forwarded) reply.header(name, forwarded[name])
-    if (!request.raw.complete) reply.header('connection', 'close')
+    closeWhenBodyUnread(reply)
     if (!isValidStatus(statusCode)) {
       request.log.warn({ statusCode }, 'upstream answered an invalid status code')
       body.destroy()
@@ -76,7 +76,7 @@ export function upstreamForwarder (requester: Requester, hooks: ForwardHooks): F
     }
     reply.code(statusCode)
     // The client left before the answer came (or something else answered it): free the upstream body.
-    if (reply.raw.destroyed || reply.sent) {
+    if (clientLeft(reply) || reply.sent) {
       body.destroy()
       return
     }
@@ -100,6 +100,15 @@ export function upstreamForwarder (requester: Requester, hooks: ForwardHooks): F
       signal: reply.raw as unknown as Dispatcher.RequestOptions['signal']
     }, answered)
   }
+}
+
+/**
+ * HTTP/1: a connection whose request body is still partly unread cannot carry another request. (HTTP/2
+ * streams are independent, and their requests stay "incomplete" when nobody reads an empty body.)
+ */
+export function closeWhenBodyUnread (reply: FastifyReply): void {
+  const raw = reply.request.raw
+  if (!raw.complete && raw.httpVersionMajor !== 2) reply.header('connection', 'close')
 }
 
 /** Fastify's own check (reply.code refuses anything else): a status the client can be sent. */

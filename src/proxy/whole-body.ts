@@ -28,6 +28,7 @@ import type { ContentEncoders } from '../compression/encoders.js'
 import { markEncoded } from '../compression/representation-headers.js'
 import type { CompressionEncoding } from '../config/types.js'
 import { kAnswerUpstreamFault } from '../symbols.js'
+import { clientLeft } from '../upstream/client-abort.js'
 
 /** Bodies up to this many bytes are sent whole (and encoded in one call: ~0.5 ms at gzip level 6). */
 const WHOLE_BODY_LIMIT = 64 * 1024
@@ -121,7 +122,7 @@ function answerFailedBody (this: CollectedBody, error: Error): void {
   const { reply } = this[kWholeBody] as WholeBody
   // Answered already (a client that left, or a problem already sent): nothing to add.
   if (reply.sent) return
-  if (!reply.raw.destroyed) reply.log.warn({ err: error }, 'upstream body failed before it was complete')
+  if (!clientLeft(reply)) reply.log.warn({ err: error }, 'upstream body failed before it was complete')
   const answerFault = reply[kAnswerUpstreamFault]
   if (answerFault !== undefined) {
     answerFault(reply, { error })

@@ -25,11 +25,20 @@ function onClientResponseClose (this: WatchedResponse): void {
 }
 
 /**
+ * The client is gone: its connection (HTTP/1) or its stream (HTTP/2) is destroyed. Node's HTTP/2
+ * compatibility response has no `destroyed` of its own, only its stream's.
+ */
+export function clientLeft (reply: FastifyReply): boolean {
+  const response = reply.raw as ServerResponse & { stream?: { destroyed: boolean } }
+  return response.destroyed === true || response.stream?.destroyed === true
+}
+
+/**
  * Before a request is proxied: watch its client. False when the client already left (while a team
  * plugin's async onRequest ran, say): nothing to proxy.
  */
 export function watchClient (reply: FastifyReply): boolean {
-  if (reply.raw.destroyed) return false
+  if (clientLeft(reply)) return false
   // `on`, not `once`: 'close' fires once anyway, and `once` allocates a wrapper per request.
   reply.raw.on('close', onClientResponseClose);
   (reply.raw as WatchedResponse)[kReply] = reply

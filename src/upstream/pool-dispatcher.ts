@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { NoUpstreamError } from '../errors.js'
 import { kUpstream } from '../symbols.js'
-import { replyOf, type RequestAnswer, type RequestCallback } from './client-abort.js'
+import { clientLeft, replyOf, type RequestAnswer, type RequestCallback } from './client-abort.js'
 import { isConnectFailure, retryableConnectionCode } from './faults.js'
 import type { Member } from './member.js'
 import type { UpstreamPool } from './pool.js'
@@ -138,7 +138,8 @@ class ProxiedRequest {
   }
 
   #clientLeft (): boolean {
-    return replyOf(this.options)?.raw.destroyed === true
+    const reply = replyOf(this.options)
+    return reply !== undefined && clientLeft(reply)
   }
 }
 

@@ -1,5 +1,7 @@
 import { once } from 'node:events'
-import { connect, type ClientHttp2Session } from 'node:http2'
+import { writeFile } from 'node:fs/promises'
+import { connect, constants, type ClientHttp2Session } from 'node:http2'
+import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { startGateway, type RunningGateway } from '../../src/server.js'
@@ -151,5 +153,55 @@ describe('WebSocket upgrades on the HTTPS listener', () => {
       await upstream.close()
       await certificates.remove()
     }
+  })
+})
+
+describe('an HTTP/2 client that cancels its stream while the service\'s hooks still run', () => {
+  // A team plugin whose onRequest takes 300 ms (an introspection call, say): the client leaves before the
+  // proxy starts, so only the stream's own state says it is gone (Node's HTTP/2 response has no
+  // `destroyed` of its own).
+  const SLOW_PLUGIN = `
+export default function slow (scope, options, done) {
+  scope.addHook('onRequest', async () => { await new Promise((resolve) => setTimeout(resolve, 300)) })
+  done()
+}
+slow[Symbol.for('skip-override')] = true
+`
+  let certificates: TestCertificates
+  let upstream: TestUpstream
+  let gateway: RunningGateway
+  let session: ClientHttp2Session
+
+  afterEach(async () => {
+    session.destroy()
+    await gateway.close()
+    await upstream.close()
+    await certificates.remove()
+  })
+
+  it('costs the upstream nothing: the request is never sent, or freed at once', async () => {
+    certificates = await makeCertificates()
+    await writeFile(join(certificates.dir, 'slow.js'), SLOW_PLUGIN)
+    const upstreamClosed: number[] = []
+    // An endless body: an upstream request nobody frees stays open until the test ends.
+    upstream = await startUpstream((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/octet-stream' })
+      const timer = setInterval(() => response.write(Buffer.alloc(1024)), 50)
+      response.on('close', () => { clearInterval(timer); upstreamClosed.push(Date.now()) })
+    }, { streamBody: true })
+    const config = await configFor({
+      gateway: { tls: { cert: 'server.pem', key: 'server.key', http2: true } },
+      services: [{ name: 'users', prefix: '/users', upstreams: [upstream.url], plugins: ['./slow.js'] }]
+    }, certificates.dir)
+    gateway = await startGateway(config, { host: '127.0.0.1', port: 0 }, { logger: false })
+    session = connect(gateway.url, { ca: certificates.ca })
+    await once(session, 'connect')
+    const stream = session.request({ ':method': 'GET', ':path': '/users/feed' })
+    stream.on('error', () => {})
+    stream.resume()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    stream.close(constants.NGHTTP2_CANCEL)
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    expect(upstream.requests.length).toBe(upstreamClosed.length)
   })
 })
