@@ -6,8 +6,8 @@
  *   a background request refreshes it (stale-while-revalidate) or revalidated with its validators;
  *   concurrent misses wait for the first one (request collapsing);
  * - the upstream's answer (the onResponse of src/proxy/forward.ts): stored when the policy allows it,
- *   teed on its way to the client; a 304 to our own validators refreshes the stored response; an upstream error serves a
- *   stale response where stale-if-error allows it;
+ *   teed on its way to the client; a 304 to our own validators refreshes the stored response; an
+ *   upstream error serves a stale response where stale-if-error allows it;
  * - invalidation (onSend): a successful unsafe method drops what is stored for its URL, Location and
  *   Content-Location (unsafe-invalidation.ts).
  * A served entry still goes through every onSend hook (CORS, rate-limit fields, compression) and the
