@@ -86,9 +86,20 @@ export function pinned (command: Command, cpus: CpuSet | undefined): Command {
 }
 
 /** Moves every thread of this process (the runner, and autocannon when it loads from here) onto `cpus`. */
-export function pinThisProcess (cpus: CpuSet | undefined): void {
+function pinThisProcess (cpus: CpuSet | undefined): void {
   if (cpus === undefined) return
   execFileSync(cpus.taskset, ['-a', '-p', '-c', cpus.list, String(process.pid)], { stdio: 'ignore' })
+}
+
+/**
+ * What a bench run does first: plan the placement, move the runner onto the support CPUs, and say where
+ * everything runs (`affinity` undefined: nothing is pinned).
+ */
+export function placeThisRun (): { affinity: CpuAffinity | undefined, placement: string } {
+  const plan = planAffinity()
+  const affinity = 'affinity' in plan ? plan.affinity : undefined
+  pinThisProcess(affinity?.support)
+  return { affinity, placement: describeAffinity(plan) }
 }
 
 /** One line for the report header. */

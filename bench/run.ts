@@ -7,7 +7,7 @@
  */
 import { cpus, loadavg, platform, release } from 'node:os'
 import { assertAlive } from './children.js'
-import { describeAffinity, pinThisProcess, planAffinity } from './cpu-affinity.js'
+import { placeThisRun } from './cpu-affinity.js'
 import { BenchLifecycle } from './lifecycle.js'
 import { chooseLoadGenerator, type LoadGenerator } from './load-generator.js'
 import { BODY_NAMES, measureRound, warmUp, type LoadOptions, type Target } from './measure.js'
@@ -78,12 +78,10 @@ function shoutFaults (faults: readonly string[]): void {
 }
 
 async function bench (settings: BenchSettings): Promise<number> {
-  const plan = planAffinity()
-  const affinity = 'affinity' in plan ? plan.affinity : undefined
-  pinThisProcess(affinity?.support)
+  const { affinity, placement } = placeThisRun()
   const generator = await chooseLoadGenerator(settings.loadGenerator, lifecycle.track, affinity?.support)
   // Load average before our own children start: what else was running on the machine.
-  const environment = describeEnvironment(settings, generator, describeAffinity(plan))
+  const environment = describeEnvironment(settings, generator, placement)
   progress(`load generator: ${generator.description}`)
   progress(environment.placement)
   progress(`load average: ${environment.loadAverage.map((load) => load.toFixed(2)).join(' ')}`)

@@ -5,7 +5,7 @@
  * verdict did (peak RSS, RSS flat after the first minute): a leak shows up here, not in 5 s rounds.
  */
 import { assertAlive } from './children.js'
-import { describeAffinity, pinThisProcess, planAffinity } from './cpu-affinity.js'
+import { placeThisRun } from './cpu-affinity.js'
 import { MB } from './goals.js'
 import { BenchLifecycle } from './lifecycle.js'
 import { chooseLoadGenerator } from './load-generator.js'
@@ -25,10 +25,7 @@ const progress = (message: string): void => { process.stderr.write(`${message}\n
 
 async function soak (settings: SoakSettings): Promise<number> {
   // wrk, never the in-process fallback: autocannon's own garbage would share the machine with the gateway for minutes.
-  const plan = planAffinity()
-  const affinity = 'affinity' in plan ? plan.affinity : undefined
-  pinThisProcess(affinity?.support)
-  const placement = describeAffinity(plan)
+  const { affinity, placement } = placeThisRun()
   progress(placement)
   const generator = await chooseLoadGenerator('wrk', lifecycle.track, affinity?.support)
   const { targets: [direct, gateway] } = await startTargets(['direct', 'gatehouse-full'], lifecycle, affinity)
