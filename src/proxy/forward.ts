@@ -13,8 +13,8 @@
  *
  * What reply.from did for a request, this does too:
  * - the path as @fastify/http-proxy mapped it, the client's query string as sent;
- * - request headers built fresh by the service's rewrite (src/proxy/headers.ts: hop-by-hop and
- *   Connection-named headers dropped, forwarding headers set), HTTP/2 pseudo-headers left out;
+ * - request headers built fresh by the service's rewrite (src/proxy/headers.ts: hop-by-hop,
+ *   Connection-named and HTTP/2 pseudo-headers dropped, forwarding headers set);
  * - the request body: the stream http-proxy's content-type parser hands on (forwarded as it arrives), or a
  *   body a plugin of the service parsed (sent as a string or buffer, JSON for anything else);
  * - the response: headers filtered by the service's rewrite, `Connection: close` when the client's body
@@ -88,8 +88,7 @@ export function upstreamForwarder (requester: Requester, hooks: ForwardHooks): F
     const url = raw.url as string
     const queryAt = url.indexOf('?')
     const target = upstreamPath(path) + (queryAt > 0 ? url.slice(queryAt) : '')
-    const clientHeaders = raw.httpVersionMajor === 2 ? withoutPseudoHeaders(raw.headers) : raw.headers
-    const headers = rewriteRequestHeaders(request, clientHeaders)
+    const headers = rewriteRequestHeaders(request, raw.headers)
     requester.request({
       method: raw.method as Dispatcher.HttpMethod,
       path: target,
@@ -126,14 +125,6 @@ const NEEDS_ENCODING = /[^\x21-\x7e]|["#<>`{}]/
 function upstreamPath (path: string): string {
   if (path === '') return '/'
   return NEEDS_ENCODING.test(path) ? new URL(path, 'http://upstream.invalid').pathname : path
-}
-
-function withoutPseudoHeaders (headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const out: IncomingHttpHeaders = {}
-  for (const name in headers) {
-    if (name.charCodeAt(0) !== 58) out[name] = headers[name]
-  }
-  return out
 }
 
 /**

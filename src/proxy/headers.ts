@@ -159,6 +159,8 @@ export function forwardRequestHeaders (request: FastifyRequest, headers: Incomin
   const named = namedInConnection(headers.connection)
   const dropped = context.dropped
   for (const name in headers) {
+    // HTTP/2 pseudo-headers (`:path`, `:authority`...) describe this hop's request, not a header to pass on.
+    if (name.charCodeAt(0) === 58) continue
     if (NEVER_FORWARDED.has(name) || HOP_BY_HOP.has(name) || named?.has(name) === true) continue
     if (!trusted && FROM_TRUSTED_PROXY_ONLY.has(name)) continue
     if (dropped !== null && (dropped.has(name) || (name.includes('_') && dropped.has(name.replaceAll('_', '-'))))) continue

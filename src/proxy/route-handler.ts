@@ -16,6 +16,7 @@
  * handler, which also upgrades, and calls the same proxy handler for their plain requests.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { pathBelowPrefix } from '../http/route-match.js'
 
 /** The service's proxy handler (src/proxy/callbacks.ts): the request, its reply, and the upstream path. */
 export type ProxyHandler = (request: FastifyRequest, reply: FastifyReply, dest: string) => void
@@ -26,11 +27,6 @@ type ReplyWithFromParameters = FastifyReply & {
 
 export function proxyRouteHandler (proxy: ProxyHandler) {
   return function proxyRoute (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply): void {
-    proxy(request, reply, (reply as ReplyWithFromParameters).fromParameters(pathOf(request.url), request.params, this.prefix).url)
+    proxy(request, reply, (reply as ReplyWithFromParameters).fromParameters(pathBelowPrefix(request.url, 0), request.params, this.prefix).url)
   }
-}
-
-function pathOf (url: string): string {
-  const queryAt = url.indexOf('?')
-  return queryAt === -1 ? url : url.slice(0, queryAt)
 }
